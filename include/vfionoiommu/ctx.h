@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfionoiommu - context: one iommufd, one I/O address space.
+ *
+ * A context owns an iommufd (/dev/iommu) and one IOAS. Every device opened
+ * in the context is attached to that IOAS, and every DMA mapping made in the
+ * context is visible to all of its devices: one address space, one
+ * translation table.
+ *
+ * Threading rules
+ * ---------------
+ * - A context may be used from any number of threads at once.
+ * - Mapping changes (vni_dma_map(), vni_dma_unmap(), vni_dma_alloc(),
+ *   vni_dma_free()) and device open/close are serialized by a mutex inside
+ *   the context; they are safe to call concurrently but do not run in
+ *   parallel.
+ * - Translations (vni_dma_addr(), vni_dma_contig(), vni_dma_segments(),
+ *   vni_dma_lookup()) take no lock and make no system call. They are safe to
+ *   run from any number of threads while another thread maps or unmaps. A
+ *   translation of an address whose mapping is stable (mapped before the
+ *   lookup started and not unmapped until after it returns) always returns the
+ *   correct DMA address. A translation racing with the map or unmap of the
+ *   very address it asks about returns either the correct DMA address or
+ *   -ENOENT, never a wrong one.
+ * - Destroying a context, or closing a device, while another thread still uses
+ *   it is the caller's bug (as with free()).
+ * - A device handle may be used from several threads; its BAR and config
+ *   space accessors do not lock (the hardware is the shared state), its IRQ
+ *   and BAR-mapping calls are serialized per device.
+ * - fork(): DMA buffers from vni_dma_alloc() are MADV_DONTFORK and absent in
+ *   the child; the child must not use the parent's contexts or devices.
+ */
+#ifndef VFIONOIOMMU_CTX_H
+#define VFIONOIOMMU_CTX_H
+
+#include <stdint.h>
+
+#include <vfionoiommu/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** struct vni_ctx - a context (opaque). */
+struct vni_ctx;
+
+/**
+ * enum vni_backend - how DMA addresses are produced
+ * @VNI_BACKEND_NOIOMMU: VFIO no-IOMMU over iommufd. The DMA address is the
+ *                       physical address, learnt once per physically
+ *                       contiguous run with IOMMU_IOAS_NOIOMMU_GET_PA when
+ *                       memory is mapped. The only backend so far.
+ */
+enum vni_backend {
+	VNI_BACKEND_NOIOMMU = 1,
+};
+
+/**
+ * vni_ctx_new() - create a context
+ * @ctxp:  output; set only on success
+ * @flags: must be 0
+ *
+ * Opens /dev/iommu (O_RDWR | O_CLOEXEC) and allocates an IOAS.
+ *
+ * Return: 0; -EINVAL for a NULL @ctxp or unknown @flags; -ENOENT if
+ * /dev/iommu does not exist (kernel without CONFIG_IOMMUFD, or the iommufd
+ * module not loaded); -EACCES/-EPERM if it cannot be opened; -ENOMEM; other
+ * negative errno values from the kernel.
+ */
+int vni_ctx_new(struct vni_ctx **ctxp, unsigned int flags);
+
+/**
+ * vni_ctx_destroy() - destroy a context
+ * @ctxp: pointer to the handle; cleared on success
+ *
+ * Unmaps and frees every DMA mapping and buffer left in the context, destroys
+ * the IOAS, closes the iommufd and frees the translation table. All devices
+ * must have been closed first.
+ *
+ * Return: 0; -EINVAL if @ctxp is NULL; -EBADF if *@ctxp is NULL (for example
+ * a second destroy); -EBUSY if devices are still open (nothing is changed).
+ */
+int vni_ctx_destroy(struct vni_ctx **ctxp);
+
+/**
+ * vni_ctx_backend() - backend of a context
+ * @ctx: context
+ *
+ * Return: an enum vni_backend value, or -EINVAL for a NULL @ctx.
+ */
+int vni_ctx_backend(const struct vni_ctx *ctx);
+
+/**
+ * vni_ctx_iommufd() - the context's iommufd file descriptor
+ * @ctx: context
+ *
+ * For callers that issue their own iommufd ioctls. The descriptor stays owned
+ * by the context: do not close it.
+ *
+ * Return: the descriptor, or -EINVAL for a NULL @ctx.
+ */
+int vni_ctx_iommufd(const struct vni_ctx *ctx);
+
+/**
+ * vni_ctx_ioas_id() - the context's IOAS object ID
+ * @ctx:     context
+ * @ioas_id: output
+ *
+ * Return: 0, or -EINVAL for NULL arguments.
+ */
+int vni_ctx_ioas_id(const struct vni_ctx *ctx, uint32_t *ioas_id);
+
+/**
+ * struct vni_ctx_stats - counters of a context
+ * @get_pa_calls:   IOMMU_IOAS_NOIOMMU_GET_PA ioctls issued (one per physically
+ *                  contiguous run of each mapping, successful or not)
+ * @map_calls:      successful vni_dma_map()/vni_dma_alloc() calls
+ * @unmap_calls:    successful vni_dma_unmap()/vni_dma_free() calls
+ * @mappings:       mappings currently present
+ * @mapped_bytes:   bytes currently mapped
+ * @runs:           physically contiguous runs of the current mappings
+ * @table_bytes:    memory held by the translation table (never shrinks before
+ *                  the context is destroyed)
+ * @leaf_2m:        translation entries currently covering a whole 2 MiB block
+ * @leaf_4k:        translation entries currently covering a 4 KiB page
+ * @devices:        devices currently open in the context
+ * @reserved:       zero
+ */
+struct vni_ctx_stats {
+	uint64_t get_pa_calls;
+	uint64_t map_calls;
+	uint64_t unmap_calls;
+	uint64_t mappings;
+	uint64_t mapped_bytes;
+	uint64_t runs;
+	uint64_t table_bytes;
+	uint64_t leaf_2m;
+	uint64_t leaf_4k;
+	uint64_t devices;
+	uint64_t reserved[6];
+};
+
+/**
+ * vni_ctx_stats() - read a context's counters
+ * @ctx:   context
+ * @stats: output
+ *
+ * Counters are read without stopping concurrent mapping changes; each is
+ * individually consistent.
+ *
+ * Return: 0, or -EINVAL for NULL arguments.
+ */
+int vni_ctx_stats(const struct vni_ctx *ctx, struct vni_ctx_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VFIONOIOMMU_CTX_H */

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfionoiommu - DMA memory: mapping, allocation and translation.
+ *
+ * DMA address
+ * -----------
+ * The "DMA address" of a byte is the number a device must be programmed with
+ * to reach that byte. With the no-IOMMU backend it is the physical address;
+ * a future IOMMU backend would return the IOVA. Callers only ever ask the
+ * library for it and never compute it, so the backend can change without an
+ * API change.
+ *
+ * IOVA layout
+ * -----------
+ * Every mapping is placed in the context's IOAS at IOVA == the process virtual
+ * address of the memory (IOMMU_IOAS_MAP with IOMMU_IOAS_MAP_FIXED_IOVA,
+ * readable and writeable). With no IOMMU the IOVA is only the kernel's key
+ * for the pinned pages; making it the pointer lets every lookup key on the
+ * pointer, lets several devices share one layout, and makes overlapping
+ * mappings impossible (two mappings of one address would be the same IOVA:
+ * -EEXIST). Addresses must lie below 2^48 (x86-64 and arm64 4-level user
+ * space; pointers above that, from 5-level paging hints, give -ERANGE).
+ *
+ * Mappings
+ * --------
+ * A mapping is a page-aligned, page-multiple range of the process's memory
+ * that is pinned (the kernel takes a long-term pin: the pages cannot move or
+ * be swapped until unmapped) and translated. Mappings may not overlap; an
+ * unmap must name exactly one whole mapping (start and length). The memory
+ * must stay mapped in the process while it is DMA-mapped; unmapping it
+ * from the process first (munmap) leaves the kernel's pin in place until
+ * vni_dma_unmap().
+ *
+ * At least one device must be open in the context before memory can be
+ * mapped: the kernel creates the no-IOMMU translation only once a no-IOMMU
+ * device is attached to the IOAS (-ENODEV otherwise).
+ *
+ * Translation cost
+ * ----------------
+ * Mapping issues one IOMMU_IOAS_NOIOMMU_GET_PA ioctl per physically
+ * contiguous run and records the answer in a lock-free radix table keyed by
+ * virtual address; vni_dma_addr() is then a few memory loads, no system call
+ * and no lock. See ctx.h for the threading rules.
+ */
+#ifndef VFIONOIOMMU_DMA_H
+#define VFIONOIOMMU_DMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vfionoiommu/common.h>
+#include <vfionoiommu/ctx.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** VNI_DMA_ADDR_INVALID - returned by vni_dma_addr_fast() for unmapped addresses. */
+#define VNI_DMA_ADDR_INVALID UINT64_MAX
+
+/** VNI_PAGE_SIZE_4K, VNI_PAGE_SIZE_2M - the page sizes the library knows. */
+#define VNI_PAGE_SIZE_4K ((size_t)4096)
+#define VNI_PAGE_SIZE_2M ((size_t)2 * 1024 * 1024)
+
+/**
+ * vni_dma_map() - pin and translate caller memory
+ * @ctx:   context
+ * @vaddr: start, aligned to 4 KiB
+ * @len:   length, a non-zero multiple of 4 KiB
+ * @flags: must be 0
+ *
+ * Maps [@vaddr, @vaddr + @len) into the context's IOAS at IOVA == @vaddr
+ * (pinning it) and fills the translation table, one GET_PA ioctl per
+ * physically contiguous run.
+ *
+ * Return: 0; -EINVAL for a NULL @ctx/@vaddr, zero or unaligned @vaddr/@len,
+ * unknown @flags; -EOVERFLOW if @vaddr + @len wraps; -ERANGE if the range
+ * reaches 2^48; -EEXIST if it overlaps an existing mapping; -ENODEV if no
+ * device is open in the context; -EFAULT if the memory is not mapped in the
+ * process; -ENOMEM (includes the kernel refusing to pin more: RLIMIT_MEMLOCK);
+ * -EIO if the kernel's answer is inconsistent; other negative errno values
+ * from IOMMU_IOAS_MAP / GET_PA. On failure nothing stays pinned.
+ */
+int vni_dma_map(struct vni_ctx *ctx, void *vaddr, size_t len,
+		unsigned int flags);
+
+/**
+ * vni_dma_unmap() - undo vni_dma_map()
+ * @ctx:   context
+ * @vaddr: start of the mapping, as given to vni_dma_map()
+ * @len:   length of the mapping, as given to vni_dma_map()
+ *
+ * Clears the translations first (concurrent lookups then return -ENOENT),
+ * then unpins. The device must no longer access the memory.
+ *
+ * Return: 0; -EINVAL for a NULL @ctx/@vaddr or zero @len; -ENOENT if no
+ * mapping starts at @vaddr (also for a second unmap); -EINVAL if the mapping
+ * there has another length; -EBUSY if it is a buffer from vni_dma_alloc()
+ * (use vni_dma_free()).
+ */
+int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len);
+
+/* Flags of vni_dma_alloc(). */
+/** VNI_DMA_ALLOC_HUGE - 2 MiB pages only; fail with -ENOMEM if none are free. */
+#define VNI_DMA_ALLOC_HUGE (1u << 0)
+/** VNI_DMA_ALLOC_SMALL - 4 KiB pages only. */
+#define VNI_DMA_ALLOC_SMALL (1u << 1)
+
+/**
+ * vni_dma_alloc() - allocate, pin and translate a DMA buffer
+ * @ctx:   context
+ * @len:   bytes wanted (non-zero); rounded up to the page size used
+ * @flags: 0: one 4 KiB page when @len <= 4096, else 2 MiB hugepages when
+ *         available and 4 KiB pages otherwise (logged at WARN);
+ *         VNI_DMA_ALLOC_HUGE: 2 MiB pages or fail; VNI_DMA_ALLOC_SMALL: 4 KiB
+ *         pages
+ * @vaddrp: output: the buffer, zero-filled, aligned to its page size
+ *
+ * Memory comes from an anonymous private mmap (MAP_HUGETLB | MAP_HUGE_2MB for
+ * hugepages; MAP_POPULATE), marked MADV_DONTFORK so that a fork()ed child
+ * does not inherit it, then mapped like vni_dma_map(). A 2 MiB page is
+ * physically contiguous, so a buffer of hugepages has one contiguous run per
+ * page at least; vni_dma_segments() tells the truth either way.
+ * The length actually allocated is reported by vni_dma_lookup().
+ *
+ * Return: 0; -EINVAL for NULL @ctx/@vaddrp, zero @len, unknown flags or
+ * both HUGE and SMALL; -EOVERFLOW if rounding @len overflows; -ENOMEM; -ENODEV
+ * if no device is open; other errors as vni_dma_map(). On failure nothing is
+ * left allocated, mapped or pinned.
+ */
+int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags,
+		  void **vaddrp);
+
+/**
+ * vni_dma_free() - unmap and free a buffer from vni_dma_alloc()
+ * @ctx:   context
+ * @vaddr: the buffer, as returned by vni_dma_alloc()
+ *
+ * Return: 0; -EINVAL for a NULL @ctx/@vaddr; -ENOENT if @vaddr is not the
+ * start of a buffer of this context (also for a second free); -EBUSY if it
+ * is caller memory mapped with vni_dma_map() (use vni_dma_unmap()).
+ */
+int vni_dma_free(struct vni_ctx *ctx, void *vaddr);
+
+/**
+ * vni_dma_addr() - DMA address of a byte
+ * @ctx:   context
+ * @vaddr: any byte of a mapping
+ * @dma:   output
+ *
+ * Lock-free, no system call (see ctx.h).
+ *
+ * Return: 0; -EINVAL for NULL arguments; -ENOENT if @vaddr is not mapped.
+ */
+int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma);
+
+/**
+ * vni_dma_addr_fast() - DMA address of a byte, for hot paths
+ * @ctx:   context (must not be NULL)
+ * @vaddr: any byte of a mapping
+ *
+ * As vni_dma_addr() without argument checks and without recording an error
+ * message.
+ *
+ * Return: the DMA address, or VNI_DMA_ADDR_INVALID if @vaddr is not mapped.
+ */
+uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr);
+
+/**
+ * vni_dma_contig() - DMA address and physically contiguous length
+ * @ctx:    context
+ * @vaddr:  any byte of a mapping
+ * @len:    bytes of interest (non-zero)
+ * @dma:    output: DMA address of @vaddr
+ * @contig: output: bytes from @vaddr that are mapped and contiguous in DMA
+ *          address space, at most @len (the walk stops at the first
+ *          discontinuity or unmapped byte; it may cross adjacent mappings)
+ *
+ * Costs one table lookup per 4 KiB page or 2 MiB block walked, no system call.
+ *
+ * Return: 0; -EINVAL for NULL arguments or zero @len; -EOVERFLOW if
+ * @vaddr + @len wraps; -ENOENT if @vaddr itself is not mapped.
+ */
+int vni_dma_contig(const struct vni_ctx *ctx, const void *vaddr, size_t len,
+		   uint64_t *dma, size_t *contig);
+
+/**
+ * struct vni_dma_seg - a DMA-contiguous piece of a range
+ * @dma: DMA address of the first byte
+ * @len: length in bytes
+ */
+struct vni_dma_seg {
+	uint64_t dma;
+	uint64_t len;
+};
+
+/**
+ * vni_dma_segments() - scatter-gather list of a range
+ * @ctx:      context
+ * @vaddr:    first byte (any alignment)
+ * @len:      length (non-zero); the whole range must be mapped, it may span
+ *            several adjacent mappings
+ * @segs:     output array (may be NULL when @max_segs is 0)
+ * @max_segs: capacity of @segs
+ * @nsegs:    output: number of segments the range has (also on -ENOSPC)
+ *
+ * Splits the range where the DMA address is not contiguous; adjacent pieces
+ * that happen to be contiguous are merged. Drivers build NVMe PRPs or
+ * descriptor chains from the result.
+ *
+ * Return: 0; -EINVAL for NULL @ctx/@vaddr/@nsegs, zero @len, or NULL @segs
+ * with non-zero @max_segs; -EOVERFLOW if @vaddr + @len wraps; -ENOENT if any
+ * byte is not mapped; -ENOSPC if more than @max_segs segments are needed
+ * (the first @max_segs are filled, *@nsegs says how many are needed).
+ */
+int vni_dma_segments(const struct vni_ctx *ctx, const void *vaddr, size_t len,
+		     struct vni_dma_seg *segs, size_t max_segs, size_t *nsegs);
+
+/* Flags of struct vni_dma_mapping_info. */
+#define VNI_DMA_MAPPING_ALLOCATED (1u << 0) /* from vni_dma_alloc() */
+#define VNI_DMA_MAPPING_HUGE      (1u << 1) /* backed by 2 MiB pages (alloc only) */
+
+/**
+ * struct vni_dma_mapping_info - a mapping, as vni_dma_lookup() reports it
+ * @vaddr:     start
+ * @len:       length
+ * @page_size: page size of the memory if known (allocated buffers), else 4096
+ * @runs:      number of physically contiguous runs
+ * @flags:     VNI_DMA_MAPPING_* bits
+ * @reserved:  zero
+ */
+struct vni_dma_mapping_info {
+	void *vaddr;
+	size_t len;
+	size_t page_size;
+	uint64_t runs;
+	uint32_t flags;
+	uint32_t reserved[7];
+};
+
+/**
+ * vni_dma_lookup() - which mapping contains an address
+ * @ctx:   context
+ * @vaddr: any byte
+ * @info:  output
+ *
+ * Takes the context's mutex (not for hot paths).
+ *
+ * Return: 0; -EINVAL for NULL arguments; -ENOENT if @vaddr is not mapped.
+ */
+int vni_dma_lookup(struct vni_ctx *ctx, const void *vaddr,
+		   struct vni_dma_mapping_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VFIONOIOMMU_DMA_H */

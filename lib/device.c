@@ -1,0 +1,885 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfionoiommu - VFIO no-IOMMU PCI devices over the vfio cdev.
+ */
+#include <endian.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <linux/capability.h>
+
+#include "compat/vni-uapi.h"
+#include "internal.h"
+
+#define VNIP_NUM_BARS 6
+#define VNIP_NUM_REGIONS 9 /* VFIO_PCI_NUM_REGIONS */
+#define VNIP_CAP_SYS_RAWIO 17
+
+struct vni_device {
+	struct vni_ctx *ctx;
+	struct vni_device *next;        /* ctx->devices, under ctx->lock */
+	int fd;
+	uint32_t dev_id;
+	bool attached;
+	char bdf[VNI_PCI_ADDR_STRLEN];
+	char cdev_path[VNI_PCI_CDEV_LEN + 24];
+	uint32_t vfio_flags, num_regions, num_irqs;
+	uint16_t vendor, device;
+	uint32_t class_code;
+	struct vni_region_info regions[VNIP_NUM_REGIONS];
+	pthread_mutex_t lock;           /* BAR maps and IRQ state */
+	void *bar_map[VNIP_NUM_BARS];
+	int irq_type;                   /* -1: none enabled */
+	unsigned int irq_count;
+	int *irq_fds;                   /* library-owned eventfds, or NULL */
+};
+
+bool vnip_ctx_has_devices(struct vni_ctx *ctx)
+{
+	return ctx->devices != NULL;
+}
+
+static bool is_vfio_cdev(const char *name)
+{
+	return strncmp(name, "noiommu-vfio", 12) == 0 ||
+	       strncmp(name, "vfio", 4) == 0;
+}
+
+static bool has_cap_sys_rawio(int *err)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (vnip_sys.capget(&hdr, data) < 0) {
+		*err = -errno;
+		return false;
+	}
+	*err = 0;
+	return data[VNIP_CAP_SYS_RAWIO / 32].effective & (1u << (VNIP_CAP_SYS_RAWIO % 32));
+}
+
+/* All the checks that need no privileges, each with advice. Fills cdev. */
+static int preflight(const char *bdf, char *cdev, size_t cdev_len)
+{
+	char path[512], buf[128];
+	ssize_t n;
+	int fd, ret;
+
+	n = vnip_read_file(VNIP_NOIOMMU_PARAM, buf, sizeof(buf));
+	if (n == -ENOENT)
+		return vnip_err(-ENOENT,
+				"%s does not exist: load vfio (modprobe vfio) or use a "
+				"kernel built with CONFIG_VFIO_NOIOMMU=y", VNIP_NOIOMMU_PARAM);
+	if (n < 0)
+		return vnip_err((int)n, "cannot read %s", VNIP_NOIOMMU_PARAM);
+	if (!(buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1'))
+		return vnip_err(-EOPNOTSUPP,
+				"noiommu mode is off: write 1 to %s (as root; this taints "
+				"the kernel)", VNIP_NOIOMMU_PARAM);
+
+	snprintf(path, sizeof(path), "%s/%s", VNIP_SYSFS_PCI, bdf);
+	fd = vnip_open(path, O_RDONLY | O_DIRECTORY);
+	if (fd == -ENOENT || fd == -ENOTDIR)
+		return vnip_err(-ENODEV, "no PCI device %s (%s does not exist; see lspci -D)",
+				bdf, path);
+	if (fd < 0)
+		return vnip_err(fd, "cannot open %s", path);
+	vnip_close(fd);
+
+	snprintf(path, sizeof(path), "%s/%s/driver", VNIP_SYSFS_PCI, bdf);
+	ret = vnip_readlink_base(path, buf, sizeof(buf));
+	if (ret == -ENOENT)
+		return vnip_err(-ENXIO,
+				"%s is not bound to any driver: bind it to vfio-pci: "
+				"echo vfio-pci > %s/%s/driver_override && "
+				"echo %s > /sys/bus/pci/drivers_probe",
+				bdf, VNIP_SYSFS_PCI, bdf, bdf);
+	if (ret < 0)
+		return vnip_err(ret, "cannot read %s", path);
+	if (strcmp(buf, "vfio-pci") != 0)
+		return vnip_err(-ENXIO,
+				"%s is bound to %s, not vfio-pci: rebind it: "
+				"echo vfio-pci > %s/%s/driver_override && "
+				"echo %s > %s/%s/driver/unbind && "
+				"echo %s > /sys/bus/pci/drivers_probe",
+				bdf, buf, VNIP_SYSFS_PCI, bdf, bdf, VNIP_SYSFS_PCI, bdf, bdf);
+
+	snprintf(path, sizeof(path), "%s/%s/vfio-dev", VNIP_SYSFS_PCI, bdf);
+	ret = vnip_dir_find(path, is_vfio_cdev, buf, sizeof(buf));
+	if (ret == 0 || ret == -ENOENT)
+		return vnip_err(-ENOENT,
+				"%s is bound to vfio-pci but has no vfio cdev (%s is empty "
+				"or missing): the kernel lacks no-IOMMU cdev support "
+				"(needs CONFIG_VFIO_DEVICE_CDEV=y and Linux 7.3 or the "
+				"libvfionoiommu 6.12 patches)", bdf, path);
+	if (ret < 0)
+		return vnip_err(ret, "cannot list %s", path);
+	if (strncmp(buf, "noiommu-", 8) != 0)
+		return vnip_err(-EOPNOTSUPP,
+				"%s is behind a real IOMMU (cdev %s): this library version "
+				"supports only no-IOMMU devices", bdf, buf);
+	if ((size_t)snprintf(cdev, cdev_len, "%s/%s", VNIP_DEV_VFIO_DEVICES, buf) >= cdev_len)
+		return vnip_err(-ENAMETOOLONG, "cdev name %s too long", buf);
+
+	if (!has_cap_sys_rawio(&ret)) {
+		if (ret < 0)
+			return vnip_err(ret, "capget failed");
+		return vnip_err(-EPERM,
+				"opening a no-IOMMU device needs CAP_SYS_RAWIO: run as root "
+				"or grant the capability (setcap cap_sys_rawio+ep)");
+	}
+	return 0;
+}
+
+static int read_region_infos(struct vni_device *dev)
+{
+	unsigned int n = dev->num_regions < VNIP_NUM_REGIONS ? dev->num_regions
+							     : VNIP_NUM_REGIONS;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct vfio_region_info ri;
+		int ret;
+
+		memset(&ri, 0, sizeof(ri));
+		ri.argsz = sizeof(ri);
+		ri.index = i;
+		ret = vnip_ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, &ri);
+		if (ret == -EINVAL) {
+			/* Absent region (e.g. VGA on most devices). */
+			dev->regions[i].index = i;
+			continue;
+		}
+		if (ret < 0)
+			return vnip_err(ret, "%s: VFIO_DEVICE_GET_REGION_INFO %u failed",
+					dev->bdf, i);
+		dev->regions[i].index = i;
+		dev->regions[i].flags = ri.flags;
+		dev->regions[i].size = ri.size;
+		dev->regions[i].offset = ri.offset;
+	}
+	return 0;
+}
+
+static int cfg_rw(struct vni_device *dev, bool write, uint64_t off, void *buf,
+		  size_t len)
+{
+	const struct vni_region_info *r = &dev->regions[VNI_REGION_CONFIG];
+	ssize_t n;
+
+	if (r->size == 0)
+		return vnip_err(-ENOENT, "%s: no config space region", dev->bdf);
+	if (off > r->size || len > r->size - off)
+		return vnip_err(-ERANGE, "%s: config access %#" PRIx64 "+%#zx is beyond "
+				"config space (%#" PRIx64 " bytes)", dev->bdf, off, len,
+				r->size);
+	do {
+		if (write)
+			n = vnip_sys.pwrite(dev->fd, buf, len, (off_t)(r->offset + off));
+		else
+			n = vnip_sys.pread(dev->fd, buf, len, (off_t)(r->offset + off));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return vnip_err(-errno, "%s: config space %s at %#" PRIx64 " failed",
+				dev->bdf, write ? "write" : "read", off);
+	if ((size_t)n != len)
+		return vnip_err(-EIO, "%s: short config space %s at %#" PRIx64,
+				dev->bdf, write ? "write" : "read", off);
+	return 0;
+}
+
+int vni_device_open(struct vni_ctx *ctx, const char *bdf, struct vni_device **devp)
+{
+	struct vfio_device_bind_iommufd bind;
+	struct vfio_device_attach_iommufd_pt attach;
+	struct vfio_device_info vinfo;
+	struct vni_pci_addr addr;
+	struct vni_device *dev, *d;
+	char canon[VNI_PCI_ADDR_STRLEN];
+	char cdev[VNI_PCI_CDEV_LEN + 24];
+	uint32_t id, cls;
+	int ret;
+
+	if (!ctx || !bdf || !devp)
+		return vnip_err(-EINVAL, "vni_device_open: NULL argument");
+	ret = vni_pci_addr_parse(bdf, &addr);
+	if (ret < 0)
+		return ret;
+	vni_pci_addr_format(&addr, canon, sizeof(canon));
+
+	ret = preflight(canon, cdev, sizeof(cdev));
+	if (ret < 0)
+		return ret;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (d = ctx->devices; d; d = d->next) {
+		if (strcmp(d->bdf, canon) == 0) {
+			ret = vnip_err(-EBUSY, "%s is already open in this context", canon);
+			goto out_unlock;
+		}
+	}
+	dev = vnip_calloc(1, sizeof(*dev));
+	if (!dev) {
+		ret = vnip_err(-ENOMEM, "vni_device_open: out of memory");
+		goto out_unlock;
+	}
+	dev->ctx = ctx;
+	dev->fd = -1;
+	dev->irq_type = -1;
+	memcpy(dev->bdf, canon, sizeof(canon));
+	memcpy(dev->cdev_path, cdev, sizeof(cdev));
+	ret = pthread_mutex_init(&dev->lock, NULL);
+	if (ret) {
+		vnip_free(dev);
+		ret = vnip_err(-ret, "vni_device_open: pthread_mutex_init failed");
+		goto out_unlock;
+	}
+
+	dev->fd = vnip_open(cdev, O_RDWR);
+	if (dev->fd < 0) {
+		ret = dev->fd;
+		if (ret == -EPERM || ret == -EACCES)
+			ret = vnip_err(ret, "cannot open %s: needs CAP_SYS_RAWIO and "
+				       "access to the node", cdev);
+		else if (ret == -EBUSY)
+			ret = vnip_err(ret, "cannot open %s: the device is in use "
+				       "(another process, or the legacy group path)", cdev);
+		else
+			ret = vnip_err(ret, "cannot open %s", cdev);
+		goto err;
+	}
+
+	memset(&bind, 0, sizeof(bind));
+	bind.argsz = sizeof(bind);
+	bind.iommufd = ctx->iommufd;
+	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	if (ret < 0) {
+		ret = vnip_err(ret, "%s: VFIO_DEVICE_BIND_IOMMUFD failed", canon);
+		goto err;
+	}
+	dev->dev_id = bind.out_devid;
+
+	memset(&attach, 0, sizeof(attach));
+	attach.argsz = sizeof(attach);
+	attach.pt_id = ctx->ioas_id;
+	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+	if (ret < 0) {
+		ret = vnip_err(ret, "%s: VFIO_DEVICE_ATTACH_IOMMUFD_PT to IOAS %u failed",
+			       canon, ctx->ioas_id);
+		goto err;
+	}
+	dev->attached = true;
+
+	memset(&vinfo, 0, sizeof(vinfo));
+	vinfo.argsz = sizeof(vinfo);
+	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &vinfo);
+	if (ret < 0) {
+		ret = vnip_err(ret, "%s: VFIO_DEVICE_GET_INFO failed", canon);
+		goto err;
+	}
+	if (!(vinfo.flags & VFIO_DEVICE_FLAGS_PCI)) {
+		ret = vnip_err(-ENODEV, "%s: VFIO says this is not a PCI device", canon);
+		goto err;
+	}
+	dev->vfio_flags = vinfo.flags;
+	dev->num_regions = vinfo.num_regions;
+	dev->num_irqs = vinfo.num_irqs;
+
+	ret = read_region_infos(dev);
+	if (ret < 0)
+		goto err;
+	ret = cfg_rw(dev, false, 0, &id, sizeof(id));
+	if (ret < 0)
+		goto err;
+	ret = cfg_rw(dev, false, 8, &cls, sizeof(cls));
+	if (ret < 0)
+		goto err;
+	id = le32toh(id);
+	cls = le32toh(cls);
+	dev->vendor = (uint16_t)(id & 0xffff);
+	dev->device = (uint16_t)(id >> 16);
+	dev->class_code = cls >> 8;
+
+	dev->next = ctx->devices;
+	ctx->devices = dev;
+	atomic_fetch_add(&ctx->st_devices, 1);
+	vnip_info("%s: opened %s (%04x:%04x), iommufd device %u, IOAS %u", canon, cdev,
+		  dev->vendor, dev->device, dev->dev_id, ctx->ioas_id);
+	*devp = dev;
+	ret = 0;
+	goto out_unlock;
+
+err:
+	if (dev->attached) {
+		struct vfio_device_detach_iommufd_pt detach;
+
+		memset(&detach, 0, sizeof(detach));
+		detach.argsz = sizeof(detach);
+		vnip_ioctl(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
+	}
+	vnip_close(dev->fd);
+	pthread_mutex_destroy(&dev->lock);
+	vnip_free(dev);
+out_unlock:
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int vni_device_open_info(struct vni_ctx *ctx, const struct vni_pci_dev_info *info,
+			 struct vni_device **devp)
+{
+	char bdf[VNI_PCI_ADDR_STRLEN];
+	int ret;
+
+	if (!ctx || !info || !devp)
+		return vnip_err(-EINVAL, "vni_device_open_info: NULL argument");
+	ret = vni_pci_addr_format(&info->addr, bdf, sizeof(bdf));
+	if (ret < 0)
+		return ret;
+	return vni_device_open(ctx, bdf, devp);
+}
+
+static int irq_set(struct vni_device *dev, uint32_t flags, uint32_t index,
+		   uint32_t start, uint32_t count, const int32_t *fds)
+{
+	size_t sz = sizeof(struct vfio_irq_set) + (fds ? count * sizeof(int32_t) : 0);
+	struct vfio_irq_set *set = vnip_calloc(1, sz);
+	int ret;
+
+	if (!set)
+		return -ENOMEM;
+	set->argsz = (uint32_t)sz;
+	set->flags = flags;
+	set->index = index;
+	set->start = start;
+	set->count = count;
+	if (fds)
+		memcpy(set->data, fds, count * sizeof(int32_t));
+	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, set);
+	vnip_free(set);
+	return ret;
+}
+
+static void close_irq_fds(struct vni_device *dev)
+{
+	if (dev->irq_fds) {
+		for (unsigned int i = 0; i < dev->irq_count; i++)
+			vnip_close(dev->irq_fds[i]);
+		vnip_free(dev->irq_fds);
+		dev->irq_fds = NULL;
+	}
+}
+
+static int irq_disable_locked(struct vni_device *dev)
+{
+	int ret;
+
+	if (dev->irq_type < 0)
+		return vnip_err(-ENOENT, "%s: no interrupts are enabled", dev->bdf);
+	ret = irq_set(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+		      (uint32_t)dev->irq_type, 0, 0, NULL);
+	close_irq_fds(dev);
+	dev->irq_type = -1;
+	dev->irq_count = 0;
+	if (ret < 0)
+		return vnip_err(ret, "%s: disabling interrupts failed", dev->bdf);
+	return 0;
+}
+
+int vni_device_close(struct vni_device **devp)
+{
+	struct vni_device *dev, **pp;
+	struct vni_ctx *ctx;
+
+	if (!devp)
+		return vnip_err(-EINVAL, "vni_device_close: NULL devp");
+	dev = *devp;
+	if (!dev)
+		return vnip_err(-EBADF, "vni_device_close: the device was already closed (NULL)");
+	ctx = dev->ctx;
+
+	pthread_mutex_lock(&dev->lock);
+	for (unsigned int i = 0; i < VNIP_NUM_BARS; i++) {
+		if (dev->bar_map[i]) {
+			vnip_sys.munmap(dev->bar_map[i], (size_t)dev->regions[i].size);
+			dev->bar_map[i] = NULL;
+		}
+	}
+	if (dev->irq_type >= 0 && irq_disable_locked(dev) < 0)
+		vnip_warn("%s: %s", dev->bdf, vni_strerror_last());
+	pthread_mutex_unlock(&dev->lock);
+
+	if (dev->attached) {
+		struct vfio_device_detach_iommufd_pt detach;
+		int ret;
+
+		memset(&detach, 0, sizeof(detach));
+		detach.argsz = sizeof(detach);
+		ret = vnip_ioctl(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
+		if (ret < 0)
+			vnip_warn("%s: VFIO_DEVICE_DETACH_IOMMUFD_PT failed (%d); closing "
+				  "the device detaches it", dev->bdf, ret);
+	}
+	vnip_close(dev->fd);
+
+	pthread_mutex_lock(&ctx->lock);
+	for (pp = &ctx->devices; *pp; pp = &(*pp)->next) {
+		if (*pp == dev) {
+			*pp = dev->next;
+			break;
+		}
+	}
+	atomic_fetch_sub(&ctx->st_devices, 1);
+	pthread_mutex_unlock(&ctx->lock);
+
+	vnip_info("%s: closed", dev->bdf);
+	pthread_mutex_destroy(&dev->lock);
+	vnip_free(dev);
+	*devp = NULL;
+	return 0;
+}
+
+const char *vni_device_bdf(const struct vni_device *dev)
+{
+	if (!dev) {
+		vnip_err(-EINVAL, "vni_device_bdf: NULL device");
+		return NULL;
+	}
+	return dev->bdf;
+}
+
+int vni_device_fd(const struct vni_device *dev)
+{
+	if (!dev)
+		return vnip_err(-EINVAL, "vni_device_fd: NULL device");
+	return dev->fd;
+}
+
+struct vni_ctx *vni_device_ctx(const struct vni_device *dev)
+{
+	if (!dev) {
+		vnip_err(-EINVAL, "vni_device_ctx: NULL device");
+		return NULL;
+	}
+	return dev->ctx;
+}
+
+int vni_device_get_info(const struct vni_device *dev, struct vni_device_info *info)
+{
+	if (!dev || !info)
+		return vnip_err(-EINVAL, "vni_device_get_info: NULL argument");
+	memset(info, 0, sizeof(*info));
+	info->vendor = dev->vendor;
+	info->device = dev->device;
+	info->class_code = dev->class_code;
+	info->dev_id = dev->dev_id;
+	info->num_regions = dev->num_regions;
+	info->num_irqs = dev->num_irqs;
+	info->vfio_flags = dev->vfio_flags;
+	memcpy(info->cdev_path, dev->cdev_path, sizeof(info->cdev_path));
+	return 0;
+}
+
+int vni_device_region_info(const struct vni_device *dev, unsigned int index,
+			   struct vni_region_info *info)
+{
+	struct vfio_region_info ri;
+	int ret;
+
+	if (!dev || !info)
+		return vnip_err(-EINVAL, "vni_device_region_info: NULL argument");
+	if (index >= dev->num_regions)
+		return vnip_err(-EINVAL, "%s: region %u does not exist (device has %u)",
+				dev->bdf, index, dev->num_regions);
+	if (index < VNIP_NUM_REGIONS) {
+		*info = dev->regions[index];
+		return 0;
+	}
+	memset(&ri, 0, sizeof(ri));
+	ri.argsz = sizeof(ri);
+	ri.index = index;
+	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, &ri);
+	if (ret < 0)
+		return vnip_err(ret, "%s: VFIO_DEVICE_GET_REGION_INFO %u failed",
+				dev->bdf, index);
+	info->index = index;
+	info->flags = ri.flags;
+	info->size = ri.size;
+	info->offset = ri.offset;
+	return 0;
+}
+
+static int bar_check(const struct vni_device *dev, unsigned int bar, const char *fn)
+{
+	if (!dev)
+		return vnip_err(-EINVAL, "%s: NULL device", fn);
+	if (bar >= VNIP_NUM_BARS)
+		return vnip_err(-EINVAL, "%s: BAR %u out of range 0-5", fn, bar);
+	if (bar >= dev->num_regions || dev->regions[bar].size == 0)
+		return vnip_err(-ENOENT, "%s: %s has no BAR %u", fn, dev->bdf, bar);
+	return 0;
+}
+
+int vni_device_map_bar(struct vni_device *dev, unsigned int bar, void **addrp,
+		       size_t *lenp)
+{
+	const struct vni_region_info *r;
+	void *p;
+	int ret;
+
+	if (!addrp)
+		return vnip_err(-EINVAL, "vni_device_map_bar: NULL addrp");
+	ret = bar_check(dev, bar, "vni_device_map_bar");
+	if (ret < 0)
+		return ret;
+	r = &dev->regions[bar];
+	if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP))
+		return vnip_err(-EOPNOTSUPP, "%s: BAR %u cannot be mmapped (I/O port BAR or "
+				"not allowed by VFIO): use vni_device_bar_read()/write()",
+				dev->bdf, bar);
+	if (r->size > SIZE_MAX)
+		return vnip_err(-EOVERFLOW, "%s: BAR %u too large", dev->bdf, bar);
+	pthread_mutex_lock(&dev->lock);
+	if (!dev->bar_map[bar]) {
+		int prot = 0;
+
+		if (r->flags & VFIO_REGION_INFO_FLAG_READ)
+			prot |= PROT_READ;
+		if (r->flags & VFIO_REGION_INFO_FLAG_WRITE)
+			prot |= PROT_WRITE;
+		p = vnip_sys.mmap(NULL, (size_t)r->size, prot, MAP_SHARED, dev->fd,
+				  (off_t)r->offset);
+		if (p == MAP_FAILED) {
+			ret = vnip_err(-errno, "%s: mmap of BAR %u (%#" PRIx64 " bytes) failed",
+				       dev->bdf, bar, r->size);
+			pthread_mutex_unlock(&dev->lock);
+			return ret;
+		}
+		dev->bar_map[bar] = p;
+		vnip_debug("%s: BAR %u mapped at %p (%#" PRIx64 " bytes)", dev->bdf, bar,
+			   p, r->size);
+	}
+	*addrp = dev->bar_map[bar];
+	if (lenp)
+		*lenp = (size_t)r->size;
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
+}
+
+int vni_device_unmap_bar(struct vni_device *dev, unsigned int bar)
+{
+	int ret = 0;
+
+	if (!dev)
+		return vnip_err(-EINVAL, "vni_device_unmap_bar: NULL device");
+	if (bar >= VNIP_NUM_BARS)
+		return vnip_err(-EINVAL, "vni_device_unmap_bar: BAR %u out of range 0-5", bar);
+	pthread_mutex_lock(&dev->lock);
+	if (!dev->bar_map[bar]) {
+		ret = vnip_err(-ENOENT, "%s: BAR %u is not mapped", dev->bdf, bar);
+	} else {
+		vnip_sys.munmap(dev->bar_map[bar], (size_t)dev->regions[bar].size);
+		dev->bar_map[bar] = NULL;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+static int bar_rw(struct vni_device *dev, unsigned int bar, uint64_t off, void *buf,
+		  size_t len, bool write)
+{
+	const char *fn = write ? "vni_device_bar_write" : "vni_device_bar_read";
+	const struct vni_region_info *r;
+	volatile void *map;
+	ssize_t n;
+	int ret;
+
+	if (!buf)
+		return vnip_err(-EINVAL, "%s: NULL buffer", fn);
+	ret = bar_check(dev, bar, fn);
+	if (ret < 0)
+		return ret;
+	if (len != 1 && len != 2 && len != 4 && len != 8)
+		return vnip_err(-EINVAL, "%s: width %zu is not 1, 2, 4 or 8", fn, len);
+	if (off & (len - 1))
+		return vnip_err(-EINVAL, "%s: offset %#" PRIx64 " not aligned to %zu", fn,
+				off, len);
+	r = &dev->regions[bar];
+	if (off > r->size || len > r->size - off)
+		return vnip_err(-ERANGE, "%s: %#" PRIx64 "+%zu is outside BAR %u (%#" PRIx64
+				" bytes)", fn, off, len, bar, r->size);
+	map = __atomic_load_n(&dev->bar_map[bar], __ATOMIC_ACQUIRE);
+	if (map) {
+		volatile char *p = (volatile char *)map + off;
+
+		switch (len) {
+		case 1:
+			if (write) *(volatile uint8_t *)p = *(const uint8_t *)buf;
+			else *(uint8_t *)buf = *(volatile uint8_t *)p;
+			break;
+		case 2:
+			if (write) *(volatile uint16_t *)(volatile void *)p = *(const uint16_t *)buf;
+			else *(uint16_t *)buf = *(volatile uint16_t *)(volatile void *)p;
+			break;
+		case 4:
+			if (write) *(volatile uint32_t *)(volatile void *)p = *(const uint32_t *)buf;
+			else *(uint32_t *)buf = *(volatile uint32_t *)(volatile void *)p;
+			break;
+		default:
+			if (write) *(volatile uint64_t *)(volatile void *)p = *(const uint64_t *)buf;
+			else *(uint64_t *)buf = *(volatile uint64_t *)(volatile void *)p;
+			break;
+		}
+		return 0;
+	}
+	do {
+		if (write)
+			n = vnip_sys.pwrite(dev->fd, buf, len, (off_t)(r->offset + off));
+		else
+			n = vnip_sys.pread(dev->fd, buf, len, (off_t)(r->offset + off));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return vnip_err(-errno, "%s: %s BAR %u at %#" PRIx64 " failed", fn,
+				dev->bdf, bar, off);
+	if ((size_t)n != len)
+		return vnip_err(-EIO, "%s: short access to BAR %u at %#" PRIx64, fn, bar, off);
+	return 0;
+}
+
+int vni_device_bar_read(struct vni_device *dev, unsigned int bar, uint64_t offset,
+			void *buf, size_t len)
+{
+	return bar_rw(dev, bar, offset, buf, len, false);
+}
+
+int vni_device_bar_write(struct vni_device *dev, unsigned int bar, uint64_t offset,
+			 const void *buf, size_t len)
+{
+	return bar_rw(dev, bar, offset, (void *)(uintptr_t)buf, len, true);
+}
+
+int vni_device_bar_read32(struct vni_device *dev, unsigned int bar, uint64_t offset,
+			  uint32_t *val)
+{
+	return bar_rw(dev, bar, offset, val, 4, false);
+}
+
+int vni_device_bar_write32(struct vni_device *dev, unsigned int bar, uint64_t offset,
+			   uint32_t val)
+{
+	return bar_rw(dev, bar, offset, &val, 4, true);
+}
+
+int vni_device_bar_read64(struct vni_device *dev, unsigned int bar, uint64_t offset,
+			  uint64_t *val)
+{
+	return bar_rw(dev, bar, offset, val, 8, false);
+}
+
+int vni_device_bar_write64(struct vni_device *dev, unsigned int bar, uint64_t offset,
+			   uint64_t val)
+{
+	return bar_rw(dev, bar, offset, &val, 8, true);
+}
+
+int vni_device_config_read(struct vni_device *dev, uint64_t offset, void *buf,
+			   size_t len)
+{
+	if (!dev || !buf)
+		return vnip_err(-EINVAL, "vni_device_config_read: NULL argument");
+	if (len == 0)
+		return vnip_err(-EINVAL, "vni_device_config_read: zero length");
+	return cfg_rw(dev, false, offset, buf, len);
+}
+
+int vni_device_config_write(struct vni_device *dev, uint64_t offset,
+			    const void *buf, size_t len)
+{
+	if (!dev || !buf)
+		return vnip_err(-EINVAL, "vni_device_config_write: NULL argument");
+	if (len == 0)
+		return vnip_err(-EINVAL, "vni_device_config_write: zero length");
+	return cfg_rw(dev, true, offset, (void *)(uintptr_t)buf, len);
+}
+
+int vni_device_set_bus_master(struct vni_device *dev, bool enable)
+{
+	uint16_t cmd;
+	int ret;
+
+	if (!dev)
+		return vnip_err(-EINVAL, "vni_device_set_bus_master: NULL device");
+	ret = cfg_rw(dev, false, 4, &cmd, sizeof(cmd));
+	if (ret < 0)
+		return ret;
+	cmd = le16toh(cmd);
+	if (enable)
+		cmd |= 0x0006; /* memory space + bus master */
+	else
+		cmd &= (uint16_t)~0x0004;
+	cmd = htole16(cmd);
+	return cfg_rw(dev, true, 4, &cmd, sizeof(cmd));
+}
+
+int vni_device_reset(struct vni_device *dev)
+{
+	int ret;
+
+	if (!dev)
+		return vnip_err(-EINVAL, "vni_device_reset: NULL device");
+	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_RESET, NULL);
+	if (ret < 0)
+		return vnip_err(ret, "%s: VFIO_DEVICE_RESET failed (the device may have "
+				"no reset method)", dev->bdf);
+	vnip_debug("%s: reset", dev->bdf);
+	return 0;
+}
+
+int vni_device_irq_info(const struct vni_device *dev, enum vni_irq_type type,
+			struct vni_irq_info *info)
+{
+	struct vfio_irq_info ii;
+	int ret;
+
+	if (!dev || !info)
+		return vnip_err(-EINVAL, "vni_device_irq_info: NULL argument");
+	if ((unsigned int)type > VNI_IRQ_MSIX)
+		return vnip_err(-EINVAL, "vni_device_irq_info: unknown IRQ type %d", (int)type);
+	memset(&ii, 0, sizeof(ii));
+	ii.argsz = sizeof(ii);
+	ii.index = (uint32_t)type;
+	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii);
+	if (ret < 0)
+		return vnip_err(ret, "%s: VFIO_DEVICE_GET_IRQ_INFO %d failed", dev->bdf,
+				(int)type);
+	info->type = (uint32_t)type;
+	info->flags = ii.flags;
+	info->count = ii.count;
+	return 0;
+}
+
+static int irq_enable(struct vni_device *dev, enum vni_irq_type type,
+		      unsigned int count, const int *in_fds, int *out_fds)
+{
+	const char *fn = out_fds ? "vni_device_irq_enable" : "vni_device_irq_enable_fds";
+	int *owned = NULL;
+	int32_t *fds = NULL;
+	unsigned int made = 0;
+	int ret;
+
+	if (!dev || (!in_fds && !out_fds))
+		return vnip_err(-EINVAL, "%s: NULL argument", fn);
+	if ((unsigned int)type > VNI_IRQ_MSIX)
+		return vnip_err(-EINVAL, "%s: unknown IRQ type %d", fn, (int)type);
+	if (count == 0 || count > 2048 || (type == VNI_IRQ_INTX && count != 1))
+		return vnip_err(-EINVAL, "%s: bad vector count %u", fn, count);
+
+	pthread_mutex_lock(&dev->lock);
+	if (dev->irq_type >= 0) {
+		ret = vnip_err(-EBUSY, "%s: interrupts are already enabled: call "
+			       "vni_device_irq_disable() first", dev->bdf);
+		goto out;
+	}
+	fds = vnip_calloc(count, sizeof(*fds));
+	if (!fds) {
+		ret = vnip_err(-ENOMEM, "%s: out of memory", fn);
+		goto out;
+	}
+	if (out_fds) {
+		owned = vnip_calloc(count, sizeof(*owned));
+		if (!owned) {
+			ret = vnip_err(-ENOMEM, "%s: out of memory", fn);
+			goto out;
+		}
+		for (made = 0; made < count; made++) {
+			int fd = vnip_sys.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+			if (fd < 0) {
+				ret = vnip_err(-errno, "%s: eventfd failed", fn);
+				goto out;
+			}
+			owned[made] = fd;
+			fds[made] = fd;
+		}
+	} else {
+		for (unsigned int i = 0; i < count; i++)
+			fds[i] = in_fds[i] < 0 ? -1 : in_fds[i];
+	}
+	ret = irq_set(dev, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		      (uint32_t)type, 0, count, fds);
+	if (ret < 0) {
+		ret = vnip_err(ret, "%s: VFIO_DEVICE_SET_IRQS (%s, %u vectors) failed",
+			       dev->bdf, type == VNI_IRQ_INTX ? "INTx" :
+			       type == VNI_IRQ_MSI ? "MSI" : "MSI-X", count);
+		goto out;
+	}
+	dev->irq_type = (int)type;
+	dev->irq_count = count;
+	if (owned) {
+		memcpy(out_fds, owned, count * sizeof(*owned));
+		dev->irq_fds = owned;
+		owned = NULL;
+		made = 0;
+	}
+	vnip_debug("%s: %u interrupt vector(s) of type %d enabled", dev->bdf, count,
+		   (int)type);
+	ret = 0;
+out:
+	for (unsigned int i = 0; i < made; i++)
+		vnip_close(owned[i]);
+	vnip_free(owned);
+	vnip_free(fds);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+int vni_device_irq_enable(struct vni_device *dev, enum vni_irq_type type,
+			  unsigned int count, int *efds)
+{
+	if (!efds)
+		return vnip_err(-EINVAL, "vni_device_irq_enable: NULL efds");
+	return irq_enable(dev, type, count, NULL, efds);
+}
+
+int vni_device_irq_enable_fds(struct vni_device *dev, enum vni_irq_type type,
+			      unsigned int count, const int *efds)
+{
+	if (!efds)
+		return vnip_err(-EINVAL, "vni_device_irq_enable_fds: NULL efds");
+	return irq_enable(dev, type, count, efds, NULL);
+}
+
+int vni_device_irq_disable(struct vni_device *dev)
+{
+	int ret;
+
+	if (!dev)
+		return vnip_err(-EINVAL, "vni_device_irq_disable: NULL device");
+	pthread_mutex_lock(&dev->lock);
+	ret = irq_disable_locked(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+int vni_device_irq_unmask(struct vni_device *dev)
+{
+	int ret = 0;
+
+	if (!dev)
+		return vnip_err(-EINVAL, "vni_device_irq_unmask: NULL device");
+	pthread_mutex_lock(&dev->lock);
+	if (dev->irq_type != VNI_IRQ_INTX)
+		ret = vnip_err(-ENOENT, "%s: INTx is not enabled", dev->bdf);
+	else
+		ret = irq_set(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+			      VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL);
+	if (ret < 0 && dev->irq_type == VNI_IRQ_INTX)
+		ret = vnip_err(ret, "%s: INTx unmask failed", dev->bdf);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}

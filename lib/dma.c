@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfionoiommu - DMA mappings, buffers and translation.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
+
+void vnip_dma_release_all(struct vni_ctx *ctx);
+
+/* Index of the last mapping with va <= addr, or -1. Caller holds lock. */
+static ptrdiff_t find_le(const struct vni_ctx *ctx, uint64_t addr)
+{
+	ptrdiff_t lo = 0, hi = (ptrdiff_t)ctx->nmaps - 1, best = -1;
+
+	while (lo <= hi) {
+		ptrdiff_t mid = lo + (hi - lo) / 2;
+
+		if (ctx->maps[mid].va <= addr) {
+			best = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	return best;
+}
+
+static bool overlaps(const struct vni_ctx *ctx, uint64_t va, uint64_t len)
+{
+	ptrdiff_t i = find_le(ctx, va + len - 1);
+
+	return i >= 0 && ctx->maps[i].va + ctx->maps[i].len > va;
+}
+
+static int reserve_slot(struct vni_ctx *ctx)
+{
+	struct vnip_mapping *n;
+	size_t ncap;
+
+	if (ctx->nmaps < ctx->cap_maps)
+		return 0;
+	ncap = ctx->cap_maps ? ctx->cap_maps * 2 : 16;
+	n = vnip_malloc(ncap * sizeof(*n));
+	if (!n)
+		return vnip_err(-ENOMEM, "out of memory for the mapping list");
+	if (ctx->nmaps)
+		memcpy(n, ctx->maps, ctx->nmaps * sizeof(*n));
+	vnip_free(ctx->maps);
+	ctx->maps = n;
+	ctx->cap_maps = ncap;
+	return 0;
+}
+
+static void insert_mapping(struct vni_ctx *ctx, const struct vnip_mapping *m)
+{
+	size_t pos = (size_t)(find_le(ctx, m->va) + 1);
+
+	memmove(&ctx->maps[pos + 1], &ctx->maps[pos],
+		(ctx->nmaps - pos) * sizeof(*ctx->maps));
+	ctx->maps[pos] = *m;
+	ctx->nmaps++;
+}
+
+static void remove_mapping(struct vni_ctx *ctx, size_t pos)
+{
+	memmove(&ctx->maps[pos], &ctx->maps[pos + 1],
+		(ctx->nmaps - pos - 1) * sizeof(*ctx->maps));
+	ctx->nmaps--;
+}
+
+/* Walk [va, va+len) with the backend and fill the table. Returns the number
+ * of runs, or -errno after clearing what it filled. */
+static int64_t walk(struct vni_ctx *ctx, uint64_t va, uint64_t len)
+{
+	uint64_t off = 0;
+	int64_t runs = 0;
+	int ret;
+
+	while (off < len) {
+		uint64_t dma, rl, want = len - off;
+
+		ret = ctx->backend->translate(ctx, va + off, want, &dma, &rl);
+		if (ret < 0)
+			goto fail;
+		if (rl == 0 || rl > want || (rl & (VNIP_PAGE_SIZE - 1)) ||
+		    (dma & (VNIP_PAGE_SIZE - 1)) || dma + rl < dma) {
+			ret = vnip_err(-EIO, "inconsistent translation from the kernel at %#"
+				       PRIx64 ": %#" PRIx64 "+%#" PRIx64 " (asked %#" PRIx64 ")",
+				       va + off, dma, rl, want);
+			goto fail;
+		}
+		ret = vnip_xlate_set(&ctx->xlate, va + off, rl, dma);
+		if (ret < 0) {
+			ret = vnip_err(ret, "out of memory for the translation table");
+			goto fail;
+		}
+		off += rl;
+		runs++;
+	}
+	return runs;
+fail:
+	vnip_xlate_clear(&ctx->xlate, va, len);
+	return ret;
+}
+
+/* Map [va, va+len) and record it. Caller holds the lock. */
+static int map_locked(struct vni_ctx *ctx, uint64_t va, uint64_t len,
+		      uint32_t flags, size_t page_size, size_t alloc_len)
+{
+	struct vnip_mapping m;
+	int64_t runs;
+	int ret;
+
+	if (overlaps(ctx, va, len))
+		return vnip_err(-EEXIST, "%#" PRIx64 "+%#" PRIx64
+				" overlaps an existing DMA mapping", va, len);
+	ret = ctx->backend->can_map(ctx);
+	if (ret < 0)
+		return ret;
+	ret = reserve_slot(ctx);
+	if (ret < 0)
+		return ret;
+	ret = ctx->backend->map(ctx, va, len);
+	if (ret < 0)
+		return ret;
+	runs = walk(ctx, va, len);
+	if (runs < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
+		if (ctx->backend->unmap(ctx, va, len) < 0)
+			vnip_log(VNI_LOG_ERROR, "could not unpin %#" PRIx64 "+%#" PRIx64
+				 " after a failed map", va, len);
+		return vnip_err((int)runs, "%s", msg);
+	}
+	memset(&m, 0, sizeof(m));
+	m.va = va;
+	m.len = len;
+	m.runs = (uint64_t)runs;
+	m.flags = flags;
+	m.page_size = page_size;
+	m.alloc_len = alloc_len;
+	insert_mapping(ctx, &m);
+	atomic_fetch_add(&ctx->st_map, 1);
+	atomic_fetch_add(&ctx->st_mappings, 1);
+	atomic_fetch_add(&ctx->st_bytes, len);
+	atomic_fetch_add(&ctx->st_runs, (uint64_t)runs);
+	vnip_debug("DMA map %#" PRIx64 "+%#" PRIx64 ": %" PRId64 " run(s)", va, len, runs);
+	return 0;
+}
+
+/* Unmap mapping pos. On failure, the mapping stays, translated again. */
+static int unmap_locked(struct vni_ctx *ctx, size_t pos)
+{
+	struct vnip_mapping m = ctx->maps[pos];
+	int ret;
+
+	vnip_xlate_clear(&ctx->xlate, m.va, m.len);
+	ret = ctx->backend->unmap(ctx, m.va, m.len);
+	if (ret < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
+		if (walk(ctx, m.va, m.len) < 0)
+			vnip_log(VNI_LOG_ERROR, "could not restore the translation of %#"
+				 PRIx64 "+%#" PRIx64, m.va, m.len);
+		return vnip_err(ret, "%s", msg);
+	}
+	remove_mapping(ctx, pos);
+	atomic_fetch_add(&ctx->st_unmap, 1);
+	atomic_fetch_sub(&ctx->st_mappings, 1);
+	atomic_fetch_sub(&ctx->st_bytes, m.len);
+	atomic_fetch_sub(&ctx->st_runs, m.runs);
+	if (m.flags & VNI_DMA_MAPPING_ALLOCATED)
+		vnip_sys.munmap((void *)(uintptr_t)m.va, m.alloc_len);
+	vnip_debug("DMA unmap %#" PRIx64 "+%#" PRIx64, m.va, m.len);
+	return 0;
+}
+
+void vnip_dma_release_all(struct vni_ctx *ctx)
+{
+	while (ctx->nmaps) {
+		size_t pos = ctx->nmaps - 1;
+		struct vnip_mapping m = ctx->maps[pos];
+
+		if (unmap_locked(ctx, pos) < 0) {
+			/* Closing the iommufd drops the pin; free the rest. */
+			vnip_xlate_clear(&ctx->xlate, m.va, m.len);
+			if (m.flags & VNI_DMA_MAPPING_ALLOCATED)
+				vnip_sys.munmap((void *)(uintptr_t)m.va, m.alloc_len);
+			remove_mapping(ctx, pos);
+		}
+	}
+}
+
+static int check_range(const char *fn, const void *vaddr, size_t len)
+{
+	uint64_t va = (uint64_t)(uintptr_t)vaddr;
+
+	if (!vaddr)
+		return vnip_err(-EINVAL, "%s: NULL address", fn);
+	if (len == 0)
+		return vnip_err(-EINVAL, "%s: zero length", fn);
+	if ((va | (uint64_t)len) & (VNIP_PAGE_SIZE - 1))
+		return vnip_err(-EINVAL, "%s: %p+%#zx is not aligned to 4 KiB", fn,
+				vaddr, len);
+	if (va + len < va)
+		return vnip_err(-EOVERFLOW, "%s: %p+%#zx wraps around", fn, vaddr, len);
+	if (va + len > VNIP_VA_LIMIT)
+		return vnip_err(-ERANGE, "%s: %p+%#zx reaches beyond 2^48", fn, vaddr, len);
+	return 0;
+}
+
+int vni_dma_map(struct vni_ctx *ctx, void *vaddr, size_t len, unsigned int flags)
+{
+	int ret;
+
+	if (!ctx)
+		return vnip_err(-EINVAL, "vni_dma_map: NULL ctx");
+	if (flags)
+		return vnip_err(-EINVAL, "vni_dma_map: unknown flags %#x", flags);
+	ret = check_range("vni_dma_map", vaddr, len);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&ctx->lock);
+	ret = map_locked(ctx, (uint64_t)(uintptr_t)vaddr, len, 0, VNIP_PAGE_SIZE, 0);
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len)
+{
+	uint64_t va = (uint64_t)(uintptr_t)vaddr;
+	ptrdiff_t i;
+	int ret;
+
+	if (!ctx || !vaddr)
+		return vnip_err(-EINVAL, "vni_dma_unmap: NULL argument");
+	if (len == 0)
+		return vnip_err(-EINVAL, "vni_dma_unmap: zero length");
+	pthread_mutex_lock(&ctx->lock);
+	i = find_le(ctx, va);
+	if (i < 0 || ctx->maps[i].va != va) {
+		ret = vnip_err(-ENOENT, "vni_dma_unmap: no DMA mapping starts at %p", vaddr);
+	} else if (ctx->maps[i].len != len) {
+		ret = vnip_err(-EINVAL, "vni_dma_unmap: the mapping at %p is %#" PRIx64
+			       " bytes, not %#zx (unmap whole mappings)", vaddr,
+			       ctx->maps[i].len, len);
+	} else if (ctx->maps[i].flags & VNI_DMA_MAPPING_ALLOCATED) {
+		ret = vnip_err(-EBUSY, "vni_dma_unmap: %p is a buffer from vni_dma_alloc(): "
+			       "use vni_dma_free()", vaddr);
+	} else {
+		ret = unmap_locked(ctx, (size_t)i);
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static void *mmap_anon(size_t len, int extra)
+{
+	void *p = vnip_sys.mmap(NULL, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | extra, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **vaddrp)
+{
+	const unsigned int known = VNI_DMA_ALLOC_HUGE | VNI_DMA_ALLOC_SMALL;
+	bool try_huge, huge = false;
+	size_t alen = 0;
+	void *p = NULL;
+	int ret;
+
+	if (!ctx || !vaddrp)
+		return vnip_err(-EINVAL, "vni_dma_alloc: NULL argument");
+	if (len == 0)
+		return vnip_err(-EINVAL, "vni_dma_alloc: zero length");
+	if (flags & ~known)
+		return vnip_err(-EINVAL, "vni_dma_alloc: unknown flags %#x", flags & ~known);
+	if ((flags & known) == known)
+		return vnip_err(-EINVAL, "vni_dma_alloc: VNI_DMA_ALLOC_HUGE and "
+				"VNI_DMA_ALLOC_SMALL are exclusive");
+	if (len > SIZE_MAX - VNIP_HUGE_SIZE)
+		return vnip_err(-EOVERFLOW, "vni_dma_alloc: length %#zx too large", len);
+	try_huge = (flags & VNI_DMA_ALLOC_HUGE) ||
+		   (!(flags & VNI_DMA_ALLOC_SMALL) && len > VNIP_PAGE_SIZE);
+
+	pthread_mutex_lock(&ctx->lock);
+	ret = ctx->backend->can_map(ctx);
+	if (ret < 0)
+		goto out;
+	if (try_huge) {
+		alen = (len + VNIP_HUGE_SIZE - 1) & ~(size_t)(VNIP_HUGE_SIZE - 1);
+		p = mmap_anon(alen, MAP_HUGETLB | MAP_HUGE_2MB);
+		if (p) {
+			huge = true;
+		} else if (flags & VNI_DMA_ALLOC_HUGE) {
+			ret = vnip_err(-ENOMEM, "vni_dma_alloc: no 2 MiB hugepages for %zu bytes: reserve "
+				       "some (echo N > /proc/sys/vm/nr_hugepages)", alen);
+			goto out;
+		} else {
+			vnip_warn("no 2 MiB hugepages for %zu bytes, using 4 KiB pages", alen);
+		}
+	}
+	if (!p) {
+		alen = (len + VNIP_PAGE_SIZE - 1) & ~(size_t)(VNIP_PAGE_SIZE - 1);
+		p = mmap_anon(alen, 0);
+		if (!p) {
+			ret = vnip_err(errno ? -errno : -ENOMEM, "vni_dma_alloc: mmap of %zu bytes failed", alen);
+			goto out;
+		}
+	}
+	if (vnip_sys.madvise(p, alen, MADV_DONTFORK) < 0) {
+		ret = vnip_err(-errno, "vni_dma_alloc: madvise(MADV_DONTFORK) failed");
+		vnip_sys.munmap(p, alen);
+		goto out;
+	}
+	ret = map_locked(ctx, (uint64_t)(uintptr_t)p, alen,
+			 VNI_DMA_MAPPING_ALLOCATED | (huge ? VNI_DMA_MAPPING_HUGE : 0),
+			 huge ? VNIP_HUGE_SIZE : VNIP_PAGE_SIZE, alen);
+	if (ret < 0) {
+		vnip_sys.munmap(p, alen);
+		goto out;
+	}
+	*vaddrp = p;
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int vni_dma_free(struct vni_ctx *ctx, void *vaddr)
+{
+	uint64_t va = (uint64_t)(uintptr_t)vaddr;
+	ptrdiff_t i;
+	int ret;
+
+	if (!ctx || !vaddr)
+		return vnip_err(-EINVAL, "vni_dma_free: NULL argument");
+	pthread_mutex_lock(&ctx->lock);
+	i = find_le(ctx, va);
+	if (i < 0 || ctx->maps[i].va != va)
+		ret = vnip_err(-ENOENT, "vni_dma_free: %p is not a DMA buffer of this "
+			       "context (already freed?)", vaddr);
+	else if (!(ctx->maps[i].flags & VNI_DMA_MAPPING_ALLOCATED))
+		ret = vnip_err(-EBUSY, "vni_dma_free: %p is caller memory: use vni_dma_unmap()",
+			       vaddr);
+	else
+		ret = unmap_locked(ctx, (size_t)i);
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr)
+{
+	return vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, NULL);
+}
+
+int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma)
+{
+	uint64_t a;
+
+	if (!ctx || !dma)
+		return vnip_err_static(-EINVAL, "vni_dma_addr: NULL argument");
+	a = vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, NULL);
+	if (a == VNI_DMA_ADDR_INVALID)
+		return vnip_err_static(-ENOENT, "vni_dma_addr: address is not DMA-mapped");
+	*dma = a;
+	return 0;
+}
+
+/* Common walker for contig/segments. */
+static int seg_walk(const struct vni_ctx *ctx, const void *vaddr, size_t len,
+		    struct vni_dma_seg *segs, size_t max_segs, size_t *nsegs,
+		    bool first_only)
+{
+	uint64_t va = (uint64_t)(uintptr_t)vaddr, end = va + len;
+	uint64_t cur_dma = 0, cur_len = 0;
+	size_t n = 0;
+
+	while (va < end) {
+		uint64_t rest, a = vnip_xlate_lookup(&ctx->xlate, va, &rest);
+
+		if (a == VNI_DMA_ADDR_INVALID) {
+			if (first_only && cur_len)
+				break; /* contig: stops at the first unmapped byte */
+			return vnip_err_static(-ENOENT, "range is not entirely DMA-mapped");
+		}
+		if (rest > end - va)
+			rest = end - va;
+		if (cur_len && cur_dma + cur_len == a) {
+			cur_len += rest;
+		} else {
+			if (cur_len) {
+				if (first_only)
+					break;
+				if (n < max_segs) {
+					segs[n].dma = cur_dma;
+					segs[n].len = cur_len;
+				}
+				n++;
+			}
+			cur_dma = a;
+			cur_len = rest;
+		}
+		va += rest;
+	}
+	if (first_only) {
+		segs[0].dma = cur_dma;
+		segs[0].len = cur_len;
+		*nsegs = 1;
+		return 0;
+	}
+	if (n < max_segs) {
+		segs[n].dma = cur_dma;
+		segs[n].len = cur_len;
+	}
+	n++;
+	*nsegs = n;
+	if (n > max_segs)
+		return vnip_err_static(-ENOSPC, "more segments than max_segs");
+	return 0;
+}
+
+int vni_dma_contig(const struct vni_ctx *ctx, const void *vaddr, size_t len,
+		   uint64_t *dma, size_t *contig)
+{
+	struct vni_dma_seg seg;
+	size_t n;
+	int ret;
+
+	if (!ctx || !vaddr || !dma || !contig)
+		return vnip_err_static(-EINVAL, "vni_dma_contig: NULL argument");
+	if (len == 0)
+		return vnip_err_static(-EINVAL, "vni_dma_contig: zero length");
+	if ((uint64_t)(uintptr_t)vaddr + len < (uint64_t)(uintptr_t)vaddr)
+		return vnip_err_static(-EOVERFLOW, "vni_dma_contig: range wraps around");
+	ret = seg_walk(ctx, vaddr, len, &seg, 1, &n, true);
+	if (ret < 0)
+		return ret;
+	*dma = seg.dma;
+	*contig = (size_t)seg.len;
+	return 0;
+}
+
+int vni_dma_segments(const struct vni_ctx *ctx, const void *vaddr, size_t len,
+		     struct vni_dma_seg *segs, size_t max_segs, size_t *nsegs)
+{
+	if (!ctx || !vaddr || !nsegs)
+		return vnip_err_static(-EINVAL, "vni_dma_segments: NULL argument");
+	if (len == 0)
+		return vnip_err_static(-EINVAL, "vni_dma_segments: zero length");
+	if (!segs && max_segs)
+		return vnip_err_static(-EINVAL, "vni_dma_segments: NULL segs with max_segs > 0");
+	if ((uint64_t)(uintptr_t)vaddr + len < (uint64_t)(uintptr_t)vaddr)
+		return vnip_err_static(-EOVERFLOW, "vni_dma_segments: range wraps around");
+	return seg_walk(ctx, vaddr, len, segs, max_segs, nsegs, false);
+}
+
+int vni_dma_lookup(struct vni_ctx *ctx, const void *vaddr,
+		   struct vni_dma_mapping_info *info)
+{
+	uint64_t va = (uint64_t)(uintptr_t)vaddr;
+	ptrdiff_t i;
+	int ret = 0;
+
+	if (!ctx || !info)
+		return vnip_err(-EINVAL, "vni_dma_lookup: NULL argument");
+	pthread_mutex_lock(&ctx->lock);
+	i = find_le(ctx, va);
+	if (i < 0 || ctx->maps[i].va + ctx->maps[i].len <= va) {
+		ret = vnip_err(-ENOENT, "vni_dma_lookup: %p is not DMA-mapped", vaddr);
+	} else {
+		const struct vnip_mapping *m = &ctx->maps[i];
+
+		memset(info, 0, sizeof(*info));
+		info->vaddr = (void *)(uintptr_t)m->va;
+		info->len = (size_t)m->len;
+		info->page_size = m->page_size;
+		info->runs = m->runs;
+		info->flags = m->flags;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfionoiommu - PCI addresses and discovery.
+ */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libudev.h>
+
+#include "internal.h"
+
+/* Parse exactly n hex digits (n>0) from *sp; advances *sp. */
+static bool parse_hex(const char **sp, unsigned int ndigits, unsigned int *out)
+{
+	const char *s = *sp;
+	unsigned int v = 0;
+
+	for (unsigned int i = 0; i < ndigits; i++) {
+		int c = (unsigned char)s[i];
+		unsigned int d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned int)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned int)(c - 'A' + 10);
+		else
+			return false;
+		v = v * 16 + d;
+	}
+	*sp = s + ndigits;
+	*out = v;
+	return true;
+}
+
+int vni_pci_addr_parse(const char *s, struct vni_pci_addr *addr)
+{
+	unsigned int domain = 0, bus, dev, fn;
+	const char *p = s;
+
+	if (!s || !addr)
+		return vnip_err(-EINVAL, "vni_pci_addr_parse: NULL argument");
+	/* Long form has a colon after 4 hex digits, short after 2. */
+	if (strlen(s) >= 12 && s[4] == ':') {
+		if (!parse_hex(&p, 4, &domain) || *p++ != ':')
+			goto bad;
+	}
+	if (!parse_hex(&p, 2, &bus) || *p++ != ':' ||
+	    !parse_hex(&p, 2, &dev) || *p++ != '.' ||
+	    !parse_hex(&p, 1, &fn) || *p != '\0')
+		goto bad;
+	if (dev > 0x1f || fn > 7)
+		goto bad;
+	memset(addr, 0, sizeof(*addr));
+	addr->domain = (uint16_t)domain;
+	addr->bus = (uint8_t)bus;
+	addr->dev = (uint8_t)dev;
+	addr->fn = (uint8_t)fn;
+	return 0;
+bad:
+	return vnip_err(-EINVAL,
+			"\"%.64s\" is not a PCI address: expected DDDD:BB:DD.F or BB:DD.F "
+			"(hexadecimal, device <= 1f, function <= 7)", s);
+}
+
+int vni_pci_addr_format(const struct vni_pci_addr *addr, char *buf, size_t len)
+{
+	if (!addr || !buf)
+		return vnip_err(-EINVAL, "vni_pci_addr_format: NULL argument");
+	if (addr->dev > 0x1f || addr->fn > 7)
+		return vnip_err(-EINVAL, "vni_pci_addr_format: device %#x or function %#x out of range",
+				addr->dev, addr->fn);
+	if (len < VNI_PCI_ADDR_STRLEN)
+		return vnip_err(-ENOSPC, "vni_pci_addr_format: buffer of %zu bytes, need %d",
+				len, VNI_PCI_ADDR_STRLEN);
+	snprintf(buf, len, "%04x:%02x:%02x.%x", addr->domain, addr->bus,
+		 addr->dev, addr->fn);
+	return 0;
+}
+
+int vni_noiommu_enabled(void)
+{
+	char buf[16];
+	ssize_t n = vnip_read_file(VNIP_NOIOMMU_PARAM, buf, sizeof(buf));
+
+	if (n == -ENOENT)
+		return vnip_err(-ENOENT,
+				"%s does not exist: load vfio (modprobe vfio) or use a kernel "
+				"built with CONFIG_VFIO_NOIOMMU=y", VNIP_NOIOMMU_PARAM);
+	if (n < 0)
+		return vnip_err((int)n, "cannot read %s", VNIP_NOIOMMU_PARAM);
+	return buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1';
+}
+
+int vni_pci_filter_parse_id(const char *s, struct vni_pci_filter *filter)
+{
+	unsigned long vendor, device;
+	char *end;
+
+	if (!s || !filter)
+		return vnip_err(-EINVAL, "vni_pci_filter_parse_id: NULL argument");
+	if (!isxdigit((unsigned char)s[0]))
+		goto bad;
+	vendor = strtoul(s, &end, 16);
+	if (vendor > 0xffff || end - s > 4)
+		goto bad;
+	if (*end == '\0') {
+		filter->vendor = (uint16_t)vendor;
+		filter->flags |= VNI_PCI_MATCH_VENDOR;
+		return 0;
+	}
+	if (*end != ':')
+		goto bad;
+	s = end + 1;
+	if (*s == '\0') {
+		filter->vendor = (uint16_t)vendor;
+		filter->flags |= VNI_PCI_MATCH_VENDOR;
+		return 0;
+	}
+	if (!isxdigit((unsigned char)s[0]))
+		goto bad;
+	device = strtoul(s, &end, 16);
+	if (device > 0xffff || end - s > 4 || *end != '\0')
+		goto bad;
+	filter->vendor = (uint16_t)vendor;
+	filter->device = (uint16_t)device;
+	filter->flags |= VNI_PCI_MATCH_VENDOR | VNI_PCI_MATCH_DEVICE;
+	return 0;
+bad:
+	return vnip_err(-EINVAL, "\"%.64s\" is not VVVV[:DDDD] (hexadecimal IDs)", s);
+}
+
+static int read_hex_attr(const char *dir, const char *attr, unsigned long *out)
+{
+	char path[512], buf[32];
+	char *end;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	n = vnip_read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	errno = 0;
+	*out = strtoul(buf, &end, 16);
+	if (errno || end == buf)
+		return -EIO;
+	return 0;
+}
+
+static bool is_vfio_cdev(const char *name)
+{
+	return strncmp(name, "noiommu-vfio", 12) == 0 ||
+	       strncmp(name, "vfio", 4) == 0;
+}
+
+/* Fill info from /sys/bus/pci/devices/<bdf>; returns 0 or -errno (no message). */
+static int fill_info(const char *bdf, struct vni_pci_dev_info *info)
+{
+	char dir[256], path[512], buf[128];
+	unsigned long v;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	info->iommu_group = -1;
+	ret = vni_pci_addr_parse(bdf, &info->addr);
+	if (ret < 0)
+		return ret;
+	vni_pci_addr_format(&info->addr, info->bdf, sizeof(info->bdf));
+	snprintf(dir, sizeof(dir), "%s/%s", VNIP_SYSFS_PCI, info->bdf);
+
+	ret = read_hex_attr(dir, "vendor", &v);
+	if (ret < 0)
+		return ret == -ENOENT ? -ENODEV : ret;
+	info->vendor = (uint16_t)v;
+	if (read_hex_attr(dir, "device", &v) == 0)
+		info->device = (uint16_t)v;
+	if (read_hex_attr(dir, "subsystem_vendor", &v) == 0)
+		info->subsystem_vendor = (uint16_t)v;
+	if (read_hex_attr(dir, "subsystem_device", &v) == 0)
+		info->subsystem_device = (uint16_t)v;
+	if (read_hex_attr(dir, "class", &v) == 0)
+		info->class_code = (uint32_t)v & 0xffffff;
+
+	snprintf(path, sizeof(path), "%s/driver", dir);
+	if (vnip_readlink_base(path, info->driver, sizeof(info->driver)) < 0)
+		info->driver[0] = '\0';
+
+	snprintf(path, sizeof(path), "%s/iommu_group", dir);
+	if (vnip_readlink_base(path, buf, sizeof(buf)) == 0) {
+		char name[64];
+
+		info->iommu_group = atoi(buf);
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/name", buf);
+		if (vnip_read_file(path, name, sizeof(name)) > 0 &&
+		    strcmp(name, "vfio-noiommu") == 0)
+			info->noiommu = true;
+	}
+
+	snprintf(path, sizeof(path), "%s/vfio-dev", dir);
+	if (vnip_dir_find(path, is_vfio_cdev, buf, sizeof(buf)) == 1 &&
+	    strlen(buf) < sizeof(info->cdev_name)) {
+		info->has_cdev = true;
+		snprintf(info->cdev_name, sizeof(info->cdev_name), "%s", buf);
+		snprintf(info->cdev_path, sizeof(info->cdev_path), "%s/%s",
+			 VNIP_DEV_VFIO_DEVICES, info->cdev_name);
+		if (strncmp(buf, "noiommu-", 8) == 0)
+			info->noiommu = true;
+	}
+	return 0;
+}
+
+int vni_pci_get(const char *bdf, struct vni_pci_dev_info *info)
+{
+	struct vni_pci_addr addr;
+	int ret;
+
+	if (!bdf || !info)
+		return vnip_err(-EINVAL, "vni_pci_get: NULL argument");
+	ret = vni_pci_addr_parse(bdf, &addr);
+	if (ret < 0)
+		return ret;
+	ret = fill_info(bdf, info);
+	if (ret == -ENODEV)
+		return vnip_err(-ENODEV, "no PCI device %s (%s/%s does not exist)",
+				bdf, VNIP_SYSFS_PCI, info->bdf);
+	if (ret < 0)
+		return vnip_err(ret, "cannot read %s/%s", VNIP_SYSFS_PCI, info->bdf);
+	return 0;
+}
+
+static bool filter_match(const struct vni_pci_filter *f,
+			 const struct vni_pci_dev_info *d)
+{
+	if (!f)
+		return true;
+	if ((f->flags & VNI_PCI_MATCH_VENDOR) && d->vendor != f->vendor)
+		return false;
+	if ((f->flags & VNI_PCI_MATCH_DEVICE) && d->device != f->device)
+		return false;
+	if (f->flags & VNI_PCI_MATCH_CLASS) {
+		uint32_t mask = f->class_mask ? f->class_mask : 0xffffff;
+
+		if ((d->class_code & mask) != (f->class_code & mask))
+			return false;
+	}
+	if ((f->flags & VNI_PCI_MATCH_ADDR) &&
+	    (d->addr.domain != f->addr.domain || d->addr.bus != f->addr.bus ||
+	     d->addr.dev != f->addr.dev || d->addr.fn != f->addr.fn))
+		return false;
+	if ((f->flags & VNI_PCI_MATCH_DRIVER) &&
+	    strcmp(d->driver, f->driver ? f->driver : "") != 0)
+		return false;
+	if ((f->flags & VNI_PCI_MATCH_VFIO) && !d->has_cdev)
+		return false;
+	if ((f->flags & VNI_PCI_MATCH_NOIOMMU) && !d->noiommu)
+		return false;
+	return true;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+	const struct vni_pci_dev_info *x = a, *y = b;
+
+	return strcmp(x->bdf, y->bdf);
+}
+
+int vni_pci_scan(const struct vni_pci_filter *filter,
+		 struct vni_pci_dev_info **list, size_t *count)
+{
+	struct udev *udev;
+	struct udev_enumerate *en = NULL;
+	struct udev_list_entry *e;
+	struct vni_pci_dev_info *arr = NULL;
+	size_t n = 0, cap = 0;
+	int ret;
+
+	if (!list || !count)
+		return vnip_err(-EINVAL, "vni_pci_scan: NULL argument");
+	*list = NULL;
+	*count = 0;
+
+	udev = udev_new();
+	if (!udev)
+		return vnip_err(-ENOMEM, "udev_new failed");
+	en = udev_enumerate_new(udev);
+	if (!en) {
+		ret = vnip_err(-ENOMEM, "udev_enumerate_new failed");
+		goto out;
+	}
+	ret = udev_enumerate_add_match_subsystem(en, "pci");
+	if (ret >= 0)
+		ret = udev_enumerate_scan_devices(en);
+	if (ret < 0) {
+		ret = vnip_err(ret, "cannot enumerate PCI devices with libudev");
+		goto out;
+	}
+	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+		const char *syspath = udev_list_entry_get_name(e);
+		const char *bdf = strrchr(syspath, '/');
+		struct vni_pci_dev_info info;
+
+		if (!bdf)
+			continue;
+		bdf++;
+		if (fill_info(bdf, &info) < 0)
+			continue; /* vanished or not a function address */
+		if (!filter_match(filter, &info))
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct vni_pci_dev_info *na = vnip_calloc(ncap, sizeof(*na));
+
+			if (!na) {
+				ret = vnip_err(-ENOMEM, "out of memory listing PCI devices");
+				goto out;
+			}
+			if (n)
+				memcpy(na, arr, n * sizeof(*na));
+			vnip_free(arr);
+			arr = na;
+			cap = ncap;
+		}
+		arr[n++] = info;
+	}
+	if (n)
+		qsort(arr, n, sizeof(*arr), cmp_info);
+	*list = arr;
+	*count = n;
+	arr = NULL;
+	ret = 0;
+out:
+	vnip_free(arr);
+	if (en)
+		udev_enumerate_unref(en);
+	udev_unref(udev);
+	return ret;
+}
+
+void vni_pci_list_free(struct vni_pci_dev_info *list)
+{
+	vnip_free(list);
+}

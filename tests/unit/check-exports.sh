@@ -1,0 +1,13 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# check-exports.sh NM LIB: every defined dynamic symbol is vni_* @VNI_0.1.
+set -eu
+nm=$1
+lib=$2
+syms=$("$nm" -D --defined-only --with-symbol-versions "$lib" | awk '{print $3}')
+[ -n "$syms" ] || { echo "no symbols in $lib"; exit 1; }
+bad=$(printf '%s\n' "$syms" | grep -v '^vni_[A-Za-z0-9_]*@@VNI_0\.1$' | grep -v '^VNI_0\.1\(@@VNI_0\.1\)\{0,1\}$' || true)
+if [ -n "$bad" ]; then
+	echo "unexpected exports:"; printf '%s\n' "$bad"; exit 1
+fi
+echo "$(printf '%s\n' "$syms" | grep -c '^vni_') vni_* symbols exported, all @VNI_0.1"

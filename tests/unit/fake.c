@@ -1,0 +1,1116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Simulated kernel for the unit tests (see fake.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <linux/capability.h>
+
+#include "compat/vni-uapi.h"
+#include "internal.h"
+#include "fake.h"
+
+#define FD_BASE 5000
+#define MAX_FDS 256
+#define MAX_MMAPS 4096
+#define MAX_IOAS 8
+#define MAX_MAPS 4096
+#define PG 4096ull
+#define HPG (2ull << 20)
+#define CFG_SIZE 256
+#define BAR0_SIZE (1u << 20)
+#define BAR2_SIZE 4096u
+
+enum fd_type { FD_FREE = 0, FD_FILE, FD_DIR, FD_IOMMU, FD_VDEV, FD_EVENT };
+
+struct ffd {
+	enum fd_type type;
+	char data[256];      /* FD_FILE content / FD_DIR names separated by \n */
+	size_t pos;
+	int dev;             /* FD_VDEV: device index */
+};
+
+struct fmap {          /* mmap made through vnip_sys */
+	void *addr;
+	size_t len;
+	bool huge;
+};
+
+struct iomap {
+	bool used;
+	int iommufd;
+	uint32_t ioas;
+	uint64_t iova, len;
+	uint64_t *pa;      /* per page */
+	long runs;
+};
+
+struct fdevst {
+	bool open;
+	int fd;
+	int iommufd;         /* bound to, -1 */
+	uint32_t devid;
+	uint32_t ioas;       /* attached, 0 none */
+	uint8_t cfg[CFG_SIZE];
+	uint8_t bar2[BAR2_SIZE];
+	int irq_index;       /* -1 */
+	unsigned int irq_count;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct fake_cfg cfg;
+	struct ffd fds[MAX_FDS];
+	struct fmap maps[MAX_MMAPS];
+	struct iomap iomaps[MAX_MAPS];
+	uint32_t ioas_of[MAX_FDS][MAX_IOAS]; /* per iommufd: allocated IOAS ids */
+	uint32_t next_id;
+	struct fdevst devs[FAKE_MAX_DEVS];
+	uint64_t rng;
+	uint64_t next_pa;
+	long getpa_calls;
+	long nmmaps;
+} F = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static _Atomic long heap_blocks;
+static _Atomic long fault_at;
+static _Atomic long fault_calls;
+static _Atomic bool fault_fired;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64* */
+	F.rng ^= F.rng >> 12;
+	F.rng ^= F.rng << 25;
+	F.rng ^= F.rng >> 27;
+	return F.rng * 2685821657736338717ull;
+}
+
+/* The layout of a mapping depends only on the seed, its address and length,
+ * so that repeating an operation repeats its system calls (fault injection). */
+static void layout_seed(uint64_t va, uint64_t len)
+{
+	F.rng = (F.cfg.seed ? F.cfg.seed : 1) ^ (va * 0x9e3779b97f4a7c15ull) ^
+		(len * 0xc2b2ae3d27d4eb4full);
+	if (!F.rng)
+		F.rng = 1;
+	rnd();
+}
+
+static bool fault(void)
+{
+	long n = atomic_fetch_add(&fault_calls, 1) + 1;
+	long at = atomic_load(&fault_at);
+
+	if (at > 0 && n == at) {
+		atomic_store(&fault_fired, true);
+		return true;
+	}
+	return false;
+}
+
+void fake_fail_at(long nth)
+{
+	atomic_store(&fault_calls, 0);
+	atomic_store(&fault_fired, false);
+	atomic_store(&fault_at, nth);
+}
+
+long fake_calls(void)
+{
+	return atomic_load(&fault_calls);
+}
+
+bool fake_fault_fired(void)
+{
+	return atomic_load(&fault_fired);
+}
+
+/* ---- heap ---------------------------------------------------------------- */
+static void *f_malloc(size_t n)
+{
+	void *p;
+
+	if (fault())
+		return NULL;
+	p = malloc(n);
+	if (p)
+		atomic_fetch_add(&heap_blocks, 1);
+	return p;
+}
+
+static void *f_calloc(size_t n, size_t m)
+{
+	void *p;
+
+	if (fault())
+		return NULL;
+	p = calloc(n, m);
+	if (p)
+		atomic_fetch_add(&heap_blocks, 1);
+	return p;
+}
+
+static void f_free(void *p)
+{
+	if (p)
+		atomic_fetch_sub(&heap_blocks, 1);
+	free(p);
+}
+
+/* ---- descriptors ------------------------------------------------------- */
+static int fd_new(enum fd_type t)
+{
+	for (int i = 0; i < MAX_FDS; i++) {
+		if (F.fds[i].type == FD_FREE) {
+			memset(&F.fds[i], 0, sizeof(F.fds[i]));
+			F.fds[i].type = t;
+			return FD_BASE + i;
+		}
+	}
+	errno = EMFILE;
+	return -1;
+}
+
+static struct ffd *fd_get(int fd)
+{
+	if (fd < FD_BASE || fd >= FD_BASE + MAX_FDS)
+		return NULL;
+	if (F.fds[fd - FD_BASE].type == FD_FREE)
+		return NULL;
+	return &F.fds[fd - FD_BASE];
+}
+
+static int dev_by_bdf(const char *bdf, size_t n)
+{
+	for (unsigned int i = 0; i < F.cfg.ndevs; i++)
+		if (strlen(F.cfg.devs[i].bdf) == n && strncmp(F.cfg.devs[i].bdf, bdf, n) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int dev_by_cdev(const char *name)
+{
+	for (unsigned int i = 0; i < F.cfg.ndevs; i++)
+		if (F.cfg.devs[i].cdev && strcmp(F.cfg.devs[i].cdev, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int ret_err(int e)
+{
+	errno = e;
+	return -1;
+}
+
+static int open_locked(const char *path, int flags)
+{
+	const char *pci = VNIP_SYSFS_PCI "/";
+	int fd;
+
+	if (!(flags & O_CLOEXEC))
+		return ret_err(EINVAL); /* the library must always use O_CLOEXEC */
+	if (strcmp(path, VNIP_NOIOMMU_PARAM) == 0) {
+		if (!F.cfg.noiommu_param)
+			return ret_err(ENOENT);
+		fd = fd_new(FD_FILE);
+		if (fd >= 0)
+			snprintf(F.fds[fd - FD_BASE].data, 256, "%s\n", F.cfg.noiommu_param);
+		return fd;
+	}
+	if (strcmp(path, VNIP_DEV_IOMMU) == 0) {
+		if (!F.cfg.have_iommu)
+			return ret_err(ENOENT);
+		return fd_new(FD_IOMMU);
+	}
+	if (strncmp(path, VNIP_DEV_VFIO_DEVICES "/", strlen(VNIP_DEV_VFIO_DEVICES) + 1) == 0) {
+		int d = dev_by_cdev(path + strlen(VNIP_DEV_VFIO_DEVICES) + 1);
+
+		if (d < 0)
+			return ret_err(ENOENT);
+		if ((flags & O_ACCMODE) != O_RDWR)
+			return ret_err(EINVAL);
+		if (F.devs[d].open)
+			return ret_err(EBUSY);
+		fd = fd_new(FD_VDEV);
+		if (fd < 0)
+			return fd;
+		F.fds[fd - FD_BASE].dev = d;
+		F.devs[d].open = true;
+		F.devs[d].fd = fd;
+		F.devs[d].iommufd = -1;
+		F.devs[d].ioas = 0;
+		F.devs[d].irq_index = -1;
+		return fd;
+	}
+	if (strncmp(path, pci, strlen(pci)) == 0) {
+		const char *rest = path + strlen(pci);
+		const char *slash = strchr(rest, '/');
+		size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+		int d = dev_by_bdf(rest, n);
+		const struct fake_dev_cfg *dc;
+
+		if (d < 0)
+			return ret_err(ENOENT);
+		dc = &F.cfg.devs[d];
+		if (!slash) {
+			if (!(flags & O_DIRECTORY))
+				return ret_err(EISDIR);
+			fd = fd_new(FD_DIR);
+			if (fd >= 0)
+				snprintf(F.fds[fd - FD_BASE].data, 256, "vendor\ndevice\nclass\n");
+			return fd;
+		}
+		slash++;
+		if (strcmp(slash, "vfio-dev") == 0) {
+			if (!dc->cdev || !dc->driver || strcmp(dc->driver, "vfio-pci"))
+				return ret_err(ENOENT);
+			fd = fd_new(FD_DIR);
+			if (fd >= 0)
+				snprintf(F.fds[fd - FD_BASE].data, 256, "%s\n", dc->cdev);
+			return fd;
+		}
+		if (flags & O_DIRECTORY)
+			return ret_err(ENOTDIR);
+		fd = -2;
+		if (strcmp(slash, "vendor") == 0 || strcmp(slash, "device") == 0 ||
+		    strcmp(slash, "class") == 0) {
+			fd = fd_new(FD_FILE);
+			if (fd < 0)
+				return fd;
+			if (slash[0] == 'v')
+				snprintf(F.fds[fd - FD_BASE].data, 256, "0x%04x\n", dc->vendor);
+			else if (slash[0] == 'd')
+				snprintf(F.fds[fd - FD_BASE].data, 256, "0x%04x\n", dc->device);
+			else
+				snprintf(F.fds[fd - FD_BASE].data, 256, "0x%06x\n", dc->class_code);
+			return fd;
+		}
+		return ret_err(ENOENT);
+	}
+	return ret_err(ENOENT);
+}
+
+static int f_open(const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	(void)mode;
+	if (fault())
+		return ret_err(EIO);
+	pthread_mutex_lock(&F.lock);
+	fd = open_locked(path, flags);
+	pthread_mutex_unlock(&F.lock);
+	return fd;
+}
+
+static void iomap_drop(struct iomap *m)
+{
+	free(m->pa);
+	memset(m, 0, sizeof(*m));
+}
+
+static int dev_detach(struct fdevst *d)
+{
+	if (!d->ioas)
+		return ret_err(EINVAL);
+	d->ioas = 0;
+	return 0;
+}
+
+static int f_close(int fd)
+{
+	struct ffd *f;
+
+	pthread_mutex_lock(&F.lock);
+	f = fd_get(fd);
+	if (!f) {
+		pthread_mutex_unlock(&F.lock);
+		return ret_err(EBADF);
+	}
+	if (f->type == FD_IOMMU) {
+		for (int i = 0; i < MAX_MAPS; i++)
+			if (F.iomaps[i].used && F.iomaps[i].iommufd == fd)
+				iomap_drop(&F.iomaps[i]);
+		memset(F.ioas_of[fd - FD_BASE], 0, sizeof(F.ioas_of[0]));
+	} else if (f->type == FD_VDEV) {
+		struct fdevst *d = &F.devs[f->dev];
+
+		d->ioas = 0;
+		d->iommufd = -1;
+		d->open = false;
+		d->irq_index = -1;
+	}
+	f->type = FD_FREE;
+	pthread_mutex_unlock(&F.lock);
+	return 0;
+}
+
+static ssize_t f_read(int fd, void *buf, size_t len)
+{
+	struct ffd *f;
+	size_t n;
+
+	if (fault())
+		return ret_err(EIO);
+	pthread_mutex_lock(&F.lock);
+	f = fd_get(fd);
+	if (!f || f->type != FD_FILE) {
+		pthread_mutex_unlock(&F.lock);
+		return ret_err(EBADF);
+	}
+	n = strlen(f->data) - f->pos;
+	if (n > len)
+		n = len;
+	memcpy(buf, f->data + f->pos, n);
+	f->pos += n;
+	pthread_mutex_unlock(&F.lock);
+	return (ssize_t)n;
+}
+
+static ssize_t dev_rw(int fd, void *buf, size_t len, off_t off, bool write)
+{
+	struct ffd *f;
+	uint64_t idx = (uint64_t)off >> 40, o = (uint64_t)off & ((1ull << 40) - 1);
+	uint8_t *mem;
+	uint64_t size;
+
+	if (fault())
+		return ret_err(EIO);
+	pthread_mutex_lock(&F.lock);
+	f = fd_get(fd);
+	if (!f || f->type != FD_VDEV || !F.devs[f->dev].ioas) {
+		pthread_mutex_unlock(&F.lock);
+		return ret_err(f ? EINVAL : EBADF);
+	}
+	if (idx == VFIO_PCI_CONFIG_REGION_INDEX) {
+		mem = F.devs[f->dev].cfg;
+		size = CFG_SIZE;
+	} else if (idx == 2) {
+		mem = F.devs[f->dev].bar2;
+		size = BAR2_SIZE;
+	} else {
+		pthread_mutex_unlock(&F.lock);
+		return ret_err(EINVAL);
+	}
+	if (o >= size) {
+		pthread_mutex_unlock(&F.lock);
+		return 0;
+	}
+	if (len > size - o)
+		len = size - o;
+	if (write)
+		memcpy(mem + o, buf, len);
+	else
+		memcpy(buf, mem + o, len);
+	pthread_mutex_unlock(&F.lock);
+	return (ssize_t)len;
+}
+
+static ssize_t f_pread(int fd, void *buf, size_t len, off_t off)
+{
+	return dev_rw(fd, buf, len, off, false);
+}
+
+static ssize_t f_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return dev_rw(fd, (void *)(uintptr_t)buf, len, off, true);
+}
+
+static ssize_t f_readlink(const char *path, char *buf, size_t len)
+{
+	const char *pci = VNIP_SYSFS_PCI "/";
+	const char *rest, *slash;
+	char tmp[256];
+	size_t n;
+	int d;
+
+	if (fault())
+		return ret_err(EIO);
+	if (strncmp(path, pci, strlen(pci)) != 0)
+		return ret_err(ENOENT);
+	rest = path + strlen(pci);
+	slash = strchr(rest, '/');
+	if (!slash)
+		return ret_err(EINVAL);
+	pthread_mutex_lock(&F.lock);
+	d = dev_by_bdf(rest, (size_t)(slash - rest));
+	if (d < 0 || strcmp(slash + 1, "driver") != 0 || !F.cfg.devs[d].driver) {
+		pthread_mutex_unlock(&F.lock);
+		return ret_err(ENOENT);
+	}
+	snprintf(tmp, sizeof(tmp), "../../../bus/pci/drivers/%s", F.cfg.devs[d].driver);
+	pthread_mutex_unlock(&F.lock);
+	n = strlen(tmp);
+	if (n > len)
+		n = len;
+	memcpy(buf, tmp, n);
+	return (ssize_t)n;
+}
+
+static ssize_t f_getdents64(int fd, void *buf, size_t len)
+{
+	struct ffd *f;
+	size_t out = 0;
+
+	if (fault())
+		return ret_err(EIO);
+	pthread_mutex_lock(&F.lock);
+	f = fd_get(fd);
+	if (!f || f->type != FD_DIR) {
+		pthread_mutex_unlock(&F.lock);
+		return ret_err(ENOTDIR);
+	}
+	while (f->data[f->pos]) {
+		char *nl = strchr(f->data + f->pos, '\n');
+		size_t nlen = (size_t)(nl - (f->data + f->pos));
+		size_t rec = (19 + nlen + 1 + 7) & ~(size_t)7;
+		char *r = (char *)buf + out;
+		uint64_t ino = 1;
+		int64_t doff = 0;
+		unsigned short reclen = (unsigned short)rec;
+
+		if (out + rec > len)
+			break;
+		memset(r, 0, rec);
+		memcpy(r, &ino, 8);
+		memcpy(r + 8, &doff, 8);
+		memcpy(r + 16, &reclen, 2);
+		r[18] = 4; /* DT_DIR */
+		memcpy(r + 19, f->data + f->pos, nlen);
+		out += rec;
+		f->pos += nlen + 1;
+	}
+	pthread_mutex_unlock(&F.lock);
+	return (ssize_t)out;
+}
+
+static int f_eventfd(unsigned int init, int flags)
+{
+	int fd;
+
+	(void)init;
+	if (fault())
+		return ret_err(EMFILE);
+	if (!(flags & EFD_CLOEXEC))
+		return ret_err(EINVAL);
+	pthread_mutex_lock(&F.lock);
+	fd = fd_new(FD_EVENT);
+	pthread_mutex_unlock(&F.lock);
+	return fd;
+}
+
+static int f_capget(void *hdr, void *data)
+{
+	struct __user_cap_data_struct *d = data;
+
+	(void)hdr;
+	if (fault())
+		return ret_err(EINVAL);
+	memset(d, 0, 2 * sizeof(*d));
+	if (F.cfg.cap_rawio)
+		d[0].effective = 1u << 17;
+	return 0;
+}
+
+/* ---- memory ------------------------------------------------------------- */
+static void *f_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p;
+	bool huge = false;
+
+	if (fault()) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	pthread_mutex_lock(&F.lock);
+	if (fd >= 0) {
+		struct ffd *f = fd_get(fd);
+		uint64_t idx = (uint64_t)off >> 40;
+
+		if (!f || f->type != FD_VDEV || idx != 0 || (off & ((1ll << 40) - 1)) ||
+		    len > BAR0_SIZE || !(flags & MAP_SHARED)) {
+			pthread_mutex_unlock(&F.lock);
+			errno = EINVAL;
+			return MAP_FAILED;
+		}
+		p = mmap(addr, len, prot, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	} else if (flags & MAP_HUGETLB) {
+		void *raw;
+		uintptr_t a;
+
+		if (!F.cfg.hugepages || (len & (HPG - 1))) {
+			pthread_mutex_unlock(&F.lock);
+			errno = ENOMEM;
+			return MAP_FAILED;
+		}
+		raw = mmap(NULL, len + HPG, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			   -1, 0);
+		if (raw == MAP_FAILED) {
+			pthread_mutex_unlock(&F.lock);
+			return MAP_FAILED;
+		}
+		a = ((uintptr_t)raw + HPG - 1) & ~(uintptr_t)(HPG - 1);
+		if (a > (uintptr_t)raw)
+			munmap(raw, a - (uintptr_t)raw);
+		munmap((void *)(a + len), (uintptr_t)raw + len + HPG - (a + len));
+		p = (void *)a;
+		huge = true;
+	} else {
+		p = mmap(addr, len, prot, (flags & ~MAP_POPULATE) | MAP_NORESERVE, -1, 0);
+	}
+	if (p != MAP_FAILED) {
+		int i;
+
+		for (i = 0; i < MAX_MMAPS; i++)
+			if (!F.maps[i].addr)
+				break;
+		if (i == MAX_MMAPS)
+			abort();
+		F.maps[i].addr = p;
+		F.maps[i].len = len;
+		F.maps[i].huge = huge;
+		F.nmmaps++;
+	}
+	pthread_mutex_unlock(&F.lock);
+	return p;
+}
+
+static int f_munmap(void *addr, size_t len)
+{
+	pthread_mutex_lock(&F.lock);
+	for (int i = 0; i < MAX_MMAPS; i++) {
+		if (F.maps[i].addr == addr) {
+			if (F.maps[i].len != len) {
+				fprintf(stderr, "fake: munmap length mismatch\n");
+				abort();
+			}
+			F.maps[i].addr = NULL;
+			F.nmmaps--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&F.lock);
+	return munmap(addr, len);
+}
+
+static int f_madvise(void *addr, size_t len, int advice)
+{
+	if (fault())
+		return ret_err(EINVAL);
+	return madvise(addr, len, advice);
+}
+
+static bool is_huge_va(uint64_t va)
+{
+	for (int i = 0; i < MAX_MMAPS; i++)
+		if (F.maps[i].addr && F.maps[i].huge &&
+		    va >= (uintptr_t)F.maps[i].addr &&
+		    va < (uintptr_t)F.maps[i].addr + F.maps[i].len)
+			return true;
+	return false;
+}
+
+/* Made-up physical layout for a new mapping. */
+static long make_layout(uint64_t va, uint64_t len, uint64_t *pa)
+{
+	uint64_t pages = len / PG, i = 0;
+	long runs = 0;
+
+	layout_seed(va, len);
+
+	while (i < pages) {
+		uint64_t n, base;
+
+		if (is_huge_va(va + i * PG)) {
+			/* 2 MiB page: contiguous, 2 MiB aligned physically. Two
+			 * neighbouring hugepages are never adjacent here. */
+			F.next_pa = (F.next_pa + HPG - 1) & ~(HPG - 1);
+			base = F.next_pa;
+			n = HPG / PG;
+			F.next_pa += HPG + HPG;
+		} else {
+			if (F.cfg.big_pct && rnd() % 100 < F.cfg.big_pct)
+				n = 512 + rnd() % 1025;
+			else
+				n = 1 + rnd() % (F.cfg.run_max ? F.cfg.run_max : 1);
+			/* sometimes start a run 2 MiB aligned in PA too */
+			if (rnd() % 4 == 0)
+				F.next_pa = (F.next_pa + HPG - 1) & ~(HPG - 1);
+			base = F.next_pa;
+			F.next_pa += (n + 1 + rnd() % 3) * PG; /* gap: never adjacent */
+		}
+		if (n > pages - i)
+			n = pages - i;
+		for (uint64_t k = 0; k < n; k++)
+			pa[i + k] = base + k * PG;
+		i += n;
+		runs++;
+	}
+	return runs;
+}
+
+static struct iomap *iomap_find(int iommufd, uint32_t ioas, uint64_t iova)
+{
+	for (int i = 0; i < MAX_MAPS; i++) {
+		struct iomap *m = &F.iomaps[i];
+
+		if (m->used && m->iommufd == iommufd && m->ioas == ioas &&
+		    iova >= m->iova && iova < m->iova + m->len)
+			return m;
+	}
+	return NULL;
+}
+
+static bool ioas_exists(int fd, uint32_t id)
+{
+	for (int i = 0; i < MAX_IOAS; i++)
+		if (id && F.ioas_of[fd - FD_BASE][i] == id)
+			return true;
+	return false;
+}
+
+static bool ioas_has_noiommu_dev(int fd, uint32_t id)
+{
+	for (unsigned int i = 0; i < F.cfg.ndevs; i++)
+		if (F.devs[i].open && F.devs[i].iommufd == fd && F.devs[i].ioas == id)
+			return true;
+	return false;
+}
+
+static int iommufd_ioctl(int fd, unsigned long req, void *arg)
+{
+	if (req == IOMMU_IOAS_ALLOC) {
+		struct iommu_ioas_alloc *a = arg;
+
+		if (a->size != sizeof(*a) || a->flags)
+			return ret_err(EINVAL);
+		for (int i = 0; i < MAX_IOAS; i++) {
+			if (!F.ioas_of[fd - FD_BASE][i]) {
+				F.ioas_of[fd - FD_BASE][i] = ++F.next_id;
+				a->out_ioas_id = F.next_id;
+				return 0;
+			}
+		}
+		return ret_err(ENOSPC);
+	}
+	if (req == IOMMU_DESTROY) {
+		struct iommu_destroy *d = arg;
+
+		if (d->size != sizeof(*d))
+			return ret_err(EINVAL);
+		for (int i = 0; i < MAX_IOAS; i++) {
+			if (d->id && F.ioas_of[fd - FD_BASE][i] == d->id) {
+				if (ioas_has_noiommu_dev(fd, d->id))
+					return ret_err(EBUSY);
+				for (int k = 0; k < MAX_MAPS; k++)
+					if (F.iomaps[k].used && F.iomaps[k].iommufd == fd &&
+					    F.iomaps[k].ioas == d->id)
+						iomap_drop(&F.iomaps[k]);
+				F.ioas_of[fd - FD_BASE][i] = 0;
+				return 0;
+			}
+		}
+		return ret_err(ENOENT);
+	}
+	if (req == IOMMU_IOAS_MAP) {
+		struct iommu_ioas_map *m = arg;
+		struct iomap *slot = NULL;
+
+		if (m->size != sizeof(*m) || m->__reserved)
+			return ret_err(EINVAL);
+		if (!ioas_exists(fd, m->ioas_id))
+			return ret_err(ENOENT);
+		if (!(m->flags & IOMMU_IOAS_MAP_FIXED_IOVA) || m->iova != m->user_va)
+			return ret_err(EINVAL); /* the library promises IOVA == VA */
+		if (!m->length || (m->length | m->iova) & (PG - 1))
+			return ret_err(EINVAL);
+		for (int i = 0; i < MAX_MAPS; i++) {
+			struct iomap *x = &F.iomaps[i];
+
+			if (x->used && x->iommufd == fd && x->ioas == m->ioas_id &&
+			    x->iova < m->iova + m->length && m->iova < x->iova + x->len)
+				return ret_err(EEXIST);
+			if (!x->used && !slot)
+				slot = x;
+		}
+		if (!slot)
+			return ret_err(ENOMEM);
+		slot->pa = malloc(m->length / PG * sizeof(uint64_t));
+		if (!slot->pa)
+			return ret_err(ENOMEM);
+		slot->used = true;
+		slot->iommufd = fd;
+		slot->ioas = m->ioas_id;
+		slot->iova = m->iova;
+		slot->len = m->length;
+		slot->runs = make_layout(m->iova, m->length, slot->pa);
+		return 0;
+	}
+	if (req == IOMMU_IOAS_UNMAP) {
+		struct iommu_ioas_unmap *u = arg;
+		uint64_t done = 0;
+
+		if (u->size != sizeof(*u))
+			return ret_err(EINVAL);
+		if (!ioas_exists(fd, u->ioas_id))
+			return ret_err(ENOENT);
+		for (int i = 0; i < MAX_MAPS; i++) {
+			struct iomap *x = &F.iomaps[i];
+
+			if (!x->used || x->iommufd != fd || x->ioas != u->ioas_id)
+				continue;
+			if (x->iova < u->iova + u->length && u->iova < x->iova + x->len) {
+				if (x->iova < u->iova || x->iova + x->len > u->iova + u->length)
+					return ret_err(ENOENT); /* would split */
+			}
+		}
+		for (int i = 0; i < MAX_MAPS; i++) {
+			struct iomap *x = &F.iomaps[i];
+
+			if (x->used && x->iommufd == fd && x->ioas == u->ioas_id &&
+			    x->iova >= u->iova && x->iova + x->len <= u->iova + u->length) {
+				done += x->len;
+				iomap_drop(x);
+			}
+		}
+		if (!done)
+			return ret_err(ENOENT);
+		u->length = done;
+		return 0;
+	}
+	if (req == VNI_IOCTL_GET_PA) {
+		struct vni_uapi_get_pa *q = arg;
+		struct iomap *m;
+		uint64_t page, off, pa, n;
+
+		F.getpa_calls++;
+		if (!F.cfg.getpa_supported)
+			return ret_err(ENOTTY);
+		if (!F.cfg.cap_rawio)
+			return ret_err(EPERM);
+		if (q->flags || q->__reserved)
+			return ret_err(EOPNOTSUPP);
+		if (q->size != sizeof(*q))
+			return ret_err(EINVAL);
+		if (!q->length)
+			return ret_err(EINVAL);
+		if (!ioas_exists(fd, q->ioas_id))
+			return ret_err(ENOENT);
+		m = iomap_find(fd, q->ioas_id, q->iova);
+		if (!m)
+			return ret_err(ENOENT);
+		if (!ioas_has_noiommu_dev(fd, q->ioas_id))
+			return ret_err(EOPNOTSUPP);
+		page = (q->iova - m->iova) / PG;
+		off = q->iova & (PG - 1);
+		pa = m->pa[page] + off;
+		n = PG - off;
+		while (n < q->length && m->iova + (page + 1) * PG < m->iova + m->len &&
+		       m->pa[page + 1] == m->pa[page] + PG) {
+			page++;
+			n += PG;
+		}
+		if (n > q->length)
+			n = q->length;
+		q->out_phys = pa;
+		q->length = n;
+		return 0;
+	}
+	return ret_err(ENOTTY);
+}
+
+static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
+{
+	struct fdevst *d = &F.devs[f->dev];
+
+	if (req == VFIO_DEVICE_BIND_IOMMUFD) {
+		struct vfio_device_bind_iommufd *b = arg;
+		struct ffd *i = fd_get(b->iommufd);
+
+		if (b->argsz < sizeof(*b) || b->flags)
+			return ret_err(EINVAL);
+		if (!i || i->type != FD_IOMMU)
+			return ret_err(EBADF);
+		if (d->iommufd >= 0)
+			return ret_err(EINVAL);
+		if (!F.cfg.cap_rawio)
+			return ret_err(EPERM);
+		d->iommufd = b->iommufd;
+		d->devid = ++F.next_id;
+		b->out_devid = d->devid;
+		return 0;
+	}
+	if (d->iommufd < 0)
+		return ret_err(EINVAL); /* not bound: nothing else allowed */
+	if (req == VFIO_DEVICE_ATTACH_IOMMUFD_PT) {
+		struct vfio_device_attach_iommufd_pt *a = arg;
+
+		if (a->argsz < sizeof(*a) || a->flags)
+			return ret_err(EINVAL);
+		if (!ioas_exists(d->iommufd, a->pt_id))
+			return ret_err(ENOENT);
+		d->ioas = a->pt_id;
+		return 0;
+	}
+	if (req == VFIO_DEVICE_DETACH_IOMMUFD_PT)
+		return dev_detach(d);
+	if (!d->ioas)
+		return ret_err(EINVAL);
+	if (req == VFIO_DEVICE_GET_INFO) {
+		struct vfio_device_info *vi = arg;
+
+		vi->flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET |
+			    VFIO_DEVICE_FLAGS_CDEV;
+		vi->num_regions = VFIO_PCI_NUM_REGIONS;
+		vi->num_irqs = VFIO_PCI_NUM_IRQS;
+		return 0;
+	}
+	if (req == VFIO_DEVICE_GET_REGION_INFO) {
+		struct vfio_region_info *ri = arg;
+
+		ri->offset = (uint64_t)ri->index << 40;
+		ri->flags = 0;
+		ri->size = 0;
+		switch (ri->index) {
+		case 0:
+			ri->size = BAR0_SIZE;
+			ri->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+				    VFIO_REGION_INFO_FLAG_MMAP;
+			break;
+		case 2:
+			ri->size = BAR2_SIZE;
+			ri->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+			break;
+		case VFIO_PCI_CONFIG_REGION_INDEX:
+			ri->size = CFG_SIZE;
+			ri->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+			break;
+		case VFIO_PCI_VGA_REGION_INDEX:
+			return ret_err(EINVAL);
+		default:
+			if (ri->index >= VFIO_PCI_NUM_REGIONS)
+				return ret_err(EINVAL);
+		}
+		return 0;
+	}
+	if (req == VFIO_DEVICE_GET_IRQ_INFO) {
+		struct vfio_irq_info *ii = arg;
+
+		if (ii->index >= VFIO_PCI_NUM_IRQS)
+			return ret_err(EINVAL);
+		ii->flags = VFIO_IRQ_INFO_EVENTFD;
+		ii->count = ii->index == VFIO_PCI_INTX_IRQ_INDEX ? 1 :
+			    ii->index == VFIO_PCI_MSI_IRQ_INDEX ? 4 :
+			    ii->index == VFIO_PCI_MSIX_IRQ_INDEX ? 8 : 0;
+		if (ii->index == VFIO_PCI_INTX_IRQ_INDEX)
+			ii->flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
+		return 0;
+	}
+	if (req == VFIO_DEVICE_SET_IRQS) {
+		struct vfio_irq_set *s = arg;
+		unsigned int max = s->index == VFIO_PCI_INTX_IRQ_INDEX ? 1 :
+				   s->index == VFIO_PCI_MSI_IRQ_INDEX ? 4 :
+				   s->index == VFIO_PCI_MSIX_IRQ_INDEX ? 8 : 0;
+
+		if (s->start + s->count > max)
+			return ret_err(EINVAL);
+		if ((s->flags & VFIO_IRQ_SET_DATA_TYPE_MASK) == VFIO_IRQ_SET_DATA_EVENTFD) {
+			int32_t fds[8];
+
+			if (s->argsz < sizeof(*s) + s->count * 4)
+				return ret_err(EINVAL);
+			memcpy(fds, s->data, s->count * 4);
+			for (unsigned int i = 0; i < s->count; i++) {
+				struct ffd *e = fd_get(fds[i]);
+
+				if (fds[i] >= 0 && (!e || e->type != FD_EVENT))
+					return ret_err(EBADF);
+			}
+			if (d->irq_index >= 0 && d->irq_index != (int)s->index)
+				return ret_err(EINVAL);
+			d->irq_index = (int)s->index;
+			d->irq_count = s->count;
+			return 0;
+		}
+		if ((s->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) == VFIO_IRQ_SET_ACTION_TRIGGER &&
+		    s->count == 0) {
+			d->irq_index = -1;
+			return 0;
+		}
+		if (s->flags & VFIO_IRQ_SET_ACTION_UNMASK)
+			return d->irq_index == VFIO_PCI_INTX_IRQ_INDEX ? 0 : ret_err(EINVAL);
+		return ret_err(EINVAL);
+	}
+	if (req == VFIO_DEVICE_RESET)
+		return 0;
+	(void)fd;
+	return ret_err(ENOTTY);
+}
+
+static int f_ioctl(int fd, unsigned long req, void *arg)
+{
+	struct ffd *f;
+	int ret;
+
+	if (fault())
+		return ret_err(EIO);
+	pthread_mutex_lock(&F.lock);
+	f = fd_get(fd);
+	if (!f)
+		ret = ret_err(EBADF);
+	else if (f->type == FD_IOMMU)
+		ret = iommufd_ioctl(fd, req, arg);
+	else if (f->type == FD_VDEV)
+		ret = vdev_ioctl(fd, f, req, arg);
+	else
+		ret = ret_err(ENOTTY);
+	pthread_mutex_unlock(&F.lock);
+	return ret;
+}
+
+/* ---- control ------------------------------------------------------------- */
+struct fake_cfg fake_default_cfg(void)
+{
+	struct fake_cfg c;
+
+	memset(&c, 0, sizeof(c));
+	c.noiommu_param = "Y";
+	c.have_iommu = true;
+	c.cap_rawio = true;
+	c.hugepages = true;
+	c.getpa_supported = true;
+	c.seed = 42;
+	c.run_max = 8;
+	c.big_pct = 10;
+	c.devs[0] = (struct fake_dev_cfg){ "0000:00:04.0", "vfio-pci", "noiommu-vfio0",
+					   0x1234, 0x11e8, 0x00ff00 };
+	c.devs[1] = (struct fake_dev_cfg){ "0000:00:05.0", "vfio-pci", "noiommu-vfio1",
+					   0x1234, 0x11e8, 0x00ff00 };
+	c.devs[2] = (struct fake_dev_cfg){ "0000:00:06.0", "nvme", NULL,
+					   0x1b36, 0x0010, 0x010802 };
+	c.devs[3] = (struct fake_dev_cfg){ "0000:00:07.0", "vfio-pci", "vfio2",
+					   0x8086, 0x10d3, 0x020000 };
+	c.ndevs = 4;
+	return c;
+}
+
+void fake_install(const struct fake_cfg *cfg)
+{
+	pthread_mutex_lock(&F.lock);
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (F.iomaps[i].used)
+			iomap_drop(&F.iomaps[i]);
+	memset(F.fds, 0, sizeof(F.fds));
+	memset(F.maps, 0, sizeof(F.maps));
+	memset(F.ioas_of, 0, sizeof(F.ioas_of));
+	memset(F.devs, 0, sizeof(F.devs));
+	F.cfg = cfg ? *cfg : fake_default_cfg();
+	F.rng = F.cfg.seed ? F.cfg.seed : 1;
+	F.next_pa = 0x100000000ull;
+	F.next_id = 0;
+	F.getpa_calls = 0;
+	F.nmmaps = 0;
+	for (unsigned int i = 0; i < FAKE_MAX_DEVS; i++) {
+		F.devs[i].iommufd = -1;
+		F.devs[i].irq_index = -1;
+		/* vendor/device/class in config space */
+		if (i < F.cfg.ndevs) {
+			uint32_t id = F.cfg.devs[i].vendor | (uint32_t)F.cfg.devs[i].device << 16;
+			uint32_t cls = F.cfg.devs[i].class_code << 8;
+
+			memcpy(F.devs[i].cfg, &id, 4);
+			memcpy(F.devs[i].cfg + 8, &cls, 4);
+		}
+	}
+	pthread_mutex_unlock(&F.lock);
+	atomic_store(&heap_blocks, 0);
+	fake_fail_at(0);
+
+	vnip_sys.open = f_open;
+	vnip_sys.close = f_close;
+	vnip_sys.read = f_read;
+	vnip_sys.pread = f_pread;
+	vnip_sys.pwrite = f_pwrite;
+	vnip_sys.ioctl = f_ioctl;
+	vnip_sys.mmap = f_mmap;
+	vnip_sys.munmap = f_munmap;
+	vnip_sys.madvise = f_madvise;
+	vnip_sys.readlink = f_readlink;
+	vnip_sys.getdents64 = f_getdents64;
+	vnip_sys.eventfd = f_eventfd;
+	vnip_sys.capget = f_capget;
+	vnip_sys.malloc = f_malloc;
+	vnip_sys.calloc = f_calloc;
+	vnip_sys.free = f_free;
+}
+
+void fake_uninstall(void)
+{
+	vnip_sys = vnip_sys_default;
+}
+
+void fake_counts(struct fake_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_lock(&F.lock);
+	for (int i = 0; i < MAX_FDS; i++)
+		if (F.fds[i].type != FD_FREE)
+			c->fds++;
+	c->mmaps = F.nmmaps;
+	for (int i = 0; i < MAX_MAPS; i++) {
+		if (F.iomaps[i].used) {
+			c->ioas_maps++;
+			c->pinned_pages += (long)(F.iomaps[i].len / PG);
+		}
+	}
+	pthread_mutex_unlock(&F.lock);
+	c->heap = atomic_load(&heap_blocks);
+}
+
+bool fake_pa(uint64_t iova, uint64_t *pa)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&F.lock);
+	for (int i = 0; i < MAX_MAPS; i++) {
+		struct iomap *m = &F.iomaps[i];
+
+		if (m->used && iova >= m->iova && iova < m->iova + m->len) {
+			*pa = m->pa[(iova - m->iova) / PG] + (iova & (PG - 1));
+			ok = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&F.lock);
+	return ok;
+}
+
+long fake_mapping_runs(uint64_t iova)
+{
+	long r = -1;
+
+	pthread_mutex_lock(&F.lock);
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (F.iomaps[i].used && F.iomaps[i].iova == iova)
+			r = F.iomaps[i].runs;
+	pthread_mutex_unlock(&F.lock);
+	return r;
+}
+
+long fake_getpa_calls(void)
+{
+	long n;
+
+	pthread_mutex_lock(&F.lock);
+	n = F.getpa_calls;
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}

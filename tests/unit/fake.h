@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A simulated kernel for the unit tests: sysfs, /dev/iommu (IOAS, map, unmap,
+ * GET_PA with a made-up physical layout), vfio cdevs, eventfds, anonymous and
+ * hugepage mmaps, heap accounting and fault injection. Installed by
+ * pointing the library's system call table (vnip_sys) at it.
+ */
+#ifndef VNI_TEST_FAKE_H
+#define VNI_TEST_FAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FAKE_MAX_DEVS 4
+
+struct fake_dev_cfg {
+	const char *bdf;        /* canonical */
+	const char *driver;     /* NULL: unbound */
+	const char *cdev;       /* NULL: no vfio-dev entry */
+	uint16_t vendor, device;
+	uint32_t class_code;
+};
+
+struct fake_cfg {
+	const char *noiommu_param;  /* "Y", "N", or NULL (file missing) */
+	bool have_iommu;            /* /dev/iommu exists */
+	bool cap_rawio;             /* capget reports CAP_SYS_RAWIO */
+	bool hugepages;             /* MAP_HUGETLB succeeds */
+	bool getpa_supported;       /* GET_PA exists (ENOTTY otherwise) */
+	uint64_t seed;              /* physical layout randomness */
+	/* Physical run lengths in pages for 4 KiB-page memory: uniform in
+	 * [1, run_max]; with probability big_pct/100 a run of 512..1536 pages. */
+	unsigned int run_max;
+	unsigned int big_pct;
+	struct fake_dev_cfg devs[FAKE_MAX_DEVS];
+	unsigned int ndevs;
+};
+
+struct fake_counts {
+	long fds;        /* fake descriptors open */
+	long mmaps;      /* mmaps made through the library not yet unmapped */
+	long ioas_maps;  /* IOAS mappings in the simulated kernel */
+	long heap;       /* library heap blocks not yet freed */
+	long pinned_pages;
+};
+
+/* Reset the simulation with cfg (NULL: a default with one bound noiommu
+ * device 0000:00:04.0 and everything available) and install it. */
+void fake_install(const struct fake_cfg *cfg);
+/* Restore the real system calls (after checking nothing is left open). */
+void fake_uninstall(void);
+struct fake_cfg fake_default_cfg(void);
+
+void fake_counts(struct fake_counts *c);
+
+/* Fault injection: fail the nth (1-based) failable call from now on;
+ * 0 disables. Returns how many failable calls happened since the last arm. */
+void fake_fail_at(long nth);
+long fake_calls(void);
+bool fake_fault_fired(void);
+
+/* The simulated kernel's answer for iova (for the model test). */
+bool fake_pa(uint64_t iova, uint64_t *pa);
+/* Number of physically contiguous runs of the IOAS mapping starting at iova. */
+long fake_mapping_runs(uint64_t iova);
+/* Number of GET_PA ioctls served. */
+long fake_getpa_calls(void);
+
+#endif

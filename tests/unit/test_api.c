@@ -1,0 +1,796 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Every public function with bad inputs returns the documented errno; the
+ * BDF parser; log callback, level and environment; last-error messages;
+ * device helpers against the simulated kernel.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "util.h"
+#include "internal.h"
+
+static int setup(void **state)
+{
+	(void)state;
+	fake_install(NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fake_counts c;
+
+	(void)state;
+	fake_counts(&c);
+	fake_uninstall();
+	if (c.fds || c.mmaps || c.ioas_maps || c.heap)
+		fail_msg("leak after test: fds %ld mmaps %ld ioas_maps %ld heap %ld",
+			 c.fds, c.mmaps, c.ioas_maps, c.heap);
+	return 0;
+}
+
+/* ---- PCI addresses ---------------------------------------------------------- */
+static void test_bdf_parse(void **state)
+{
+	struct vni_pci_addr a;
+	char buf[VNI_PCI_ADDR_STRLEN];
+	static const char *bad[] = {
+		"", "0", "00:04", "00:04.", "00:04.8", "00:20.0", "0000:00:04.0x",
+		"0000:00:04.0 ", " 0000:00:04.0", "g000:00:04.0", "0000:0g:04.0",
+		"0000-00:04.0", "00000:00:04.0", "0000:000:04.0", "0000:00:004.0",
+		"0000:00:04:0", "00:04.0.1", "-000:00:04.0", "0x00:04.0",
+		"ffff:ff:1f.7x", "0000:00:04.10",
+	};
+
+	(void)state;
+	assert_ok(vni_pci_addr_parse("0000:00:04.0", &a));
+	assert_int_equal(a.domain, 0);
+	assert_int_equal(a.bus, 0);
+	assert_int_equal(a.dev, 4);
+	assert_int_equal(a.fn, 0);
+	assert_ok(vni_pci_addr_parse("ABcd:Ef:1F.7", &a));
+	assert_int_equal(a.domain, 0xabcd);
+	assert_int_equal(a.bus, 0xef);
+	assert_int_equal(a.dev, 0x1f);
+	assert_int_equal(a.fn, 7);
+	assert_ok(vni_pci_addr_parse("3a:00.1", &a));
+	assert_int_equal(a.domain, 0);
+	assert_int_equal(a.bus, 0x3a);
+	assert_int_equal(a.fn, 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&a, 0x5a, sizeof(a));
+		if (vni_pci_addr_parse(bad[i], &a) != -EINVAL)
+			fail_msg("\"%s\" accepted", bad[i]);
+		assert_non_null(strstr(vni_strerror_last(), "not a PCI address"));
+		assert_int_equal(a.domain, 0x5a5a); /* untouched */
+	}
+	assert_err(vni_pci_addr_parse(NULL, &a), EINVAL);
+	assert_err(vni_pci_addr_parse("00:04.0", NULL), EINVAL);
+
+	assert_ok(vni_pci_addr_parse("ABcd:Ef:1F.7", &a));
+	assert_ok(vni_pci_addr_format(&a, buf, sizeof(buf)));
+	assert_string_equal(buf, "abcd:ef:1f.7");
+	assert_err(vni_pci_addr_format(&a, buf, sizeof(buf) - 1), ENOSPC);
+	assert_err(vni_pci_addr_format(NULL, buf, sizeof(buf)), EINVAL);
+	assert_err(vni_pci_addr_format(&a, NULL, sizeof(buf)), EINVAL);
+	a.dev = 0x20;
+	assert_err(vni_pci_addr_format(&a, buf, sizeof(buf)), EINVAL);
+	a.dev = 0;
+	a.fn = 8;
+	assert_err(vni_pci_addr_format(&a, buf, sizeof(buf)), EINVAL);
+}
+
+static void test_filter_parse(void **state)
+{
+	struct vni_pci_filter f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	assert_ok(vni_pci_filter_parse_id("1234:11e8", &f));
+	assert_int_equal(f.vendor, 0x1234);
+	assert_int_equal(f.device, 0x11e8);
+	assert_int_equal(f.flags, VNI_PCI_MATCH_VENDOR | VNI_PCI_MATCH_DEVICE);
+	memset(&f, 0, sizeof(f));
+	assert_ok(vni_pci_filter_parse_id("8086:", &f));
+	assert_int_equal(f.flags, VNI_PCI_MATCH_VENDOR);
+	memset(&f, 0, sizeof(f));
+	assert_ok(vni_pci_filter_parse_id("8086", &f));
+	assert_int_equal(f.flags, VNI_PCI_MATCH_VENDOR);
+	assert_err(vni_pci_filter_parse_id("", &f), EINVAL);
+	assert_err(vni_pci_filter_parse_id(":1234", &f), EINVAL);
+	assert_err(vni_pci_filter_parse_id("12345:1", &f), EINVAL);
+	assert_err(vni_pci_filter_parse_id("1234:x", &f), EINVAL);
+	assert_err(vni_pci_filter_parse_id("1234:1234:", &f), EINVAL);
+	assert_err(vni_pci_filter_parse_id(NULL, &f), EINVAL);
+	assert_err(vni_pci_filter_parse_id("1234", NULL), EINVAL);
+}
+
+static void test_pci_get_and_noiommu(void **state)
+{
+	struct vni_pci_dev_info info;
+	struct fake_cfg cfg;
+
+	(void)state;
+	assert_int_equal(vni_noiommu_enabled(), 1);
+	assert_ok(vni_pci_get("00:04.0", &info));
+	assert_string_equal(info.bdf, "0000:00:04.0");
+	assert_int_equal(info.vendor, 0x1234);
+	assert_int_equal(info.device, 0x11e8);
+	assert_int_equal(info.class_code, 0x00ff00);
+	assert_string_equal(info.driver, "vfio-pci");
+	assert_true(info.has_cdev);
+	assert_true(info.noiommu);
+	assert_string_equal(info.cdev_name, "noiommu-vfio0");
+	assert_string_equal(info.cdev_path, "/dev/vfio/devices/noiommu-vfio0");
+	assert_int_equal(info.iommu_group, -1);
+	assert_ok(vni_pci_get("0000:00:06.0", &info));
+	assert_string_equal(info.driver, "nvme");
+	assert_false(info.has_cdev);
+	assert_false(info.noiommu);
+	assert_ok(vni_pci_get("0000:00:07.0", &info));
+	assert_true(info.has_cdev);
+	assert_false(info.noiommu);
+	assert_err(vni_pci_get("0000:00:09.0", &info), ENODEV);
+	assert_non_null(strstr(vni_strerror_last(), "0000:00:09.0"));
+	assert_err(vni_pci_get("zz", &info), EINVAL);
+	assert_err(vni_pci_get(NULL, &info), EINVAL);
+	assert_err(vni_pci_get(EDU, NULL), EINVAL);
+
+	cfg = fake_default_cfg();
+	cfg.noiommu_param = "N";
+	fake_install(&cfg);
+	assert_int_equal(vni_noiommu_enabled(), 0);
+	cfg.noiommu_param = NULL;
+	fake_install(&cfg);
+	assert_err(vni_noiommu_enabled(), ENOENT);
+	assert_non_null(strstr(vni_strerror_last(), "enable_unsafe_noiommu_mode"));
+}
+
+static void test_pci_scan_host(void **state)
+{
+	struct vni_pci_dev_info *list = NULL;
+	struct vni_pci_filter f;
+	size_t n = 99;
+
+	(void)state;
+	/* Discovery on the real host through libudev (whatever it has). */
+	fake_uninstall();
+	assert_err(vni_pci_scan(NULL, NULL, &n), EINVAL);
+	assert_err(vni_pci_scan(NULL, &list, NULL), EINVAL);
+	assert_ok(vni_pci_scan(NULL, &list, &n));
+	for (size_t i = 0; i < n; i++) {
+		struct vni_pci_addr a;
+
+		assert_ok(vni_pci_addr_parse(list[i].bdf, &a));
+		if (i)
+			assert_true(strcmp(list[i - 1].bdf, list[i].bdf) < 0);
+	}
+	if (n) {
+		struct vni_pci_dev_info *one = NULL;
+		size_t m = 0;
+
+		memset(&f, 0, sizeof(f));
+		f.flags = VNI_PCI_MATCH_ADDR | VNI_PCI_MATCH_VENDOR;
+		f.addr = list[0].addr;
+		f.vendor = list[0].vendor;
+		assert_ok(vni_pci_scan(&f, &one, &m));
+		assert_int_equal(m, 1);
+		assert_string_equal(one[0].bdf, list[0].bdf);
+		vni_pci_list_free(one);
+	}
+	vni_pci_list_free(list);
+	memset(&f, 0, sizeof(f));
+	f.flags = VNI_PCI_MATCH_VENDOR | VNI_PCI_MATCH_DEVICE;
+	f.vendor = 0xffff;
+	f.device = 0xfffe;
+	assert_ok(vni_pci_scan(&f, &list, &n));
+	assert_int_equal(n, 0);
+	assert_null(list);
+	vni_pci_list_free(NULL);
+	fake_install(NULL);
+}
+
+/* ---- logging and errors ------------------------------------------------------- */
+struct logrec {
+	int calls;
+	enum vni_log_level last_level;
+	char last[512];
+};
+
+static void log_cb(void *opaque, enum vni_log_level level, const char *msg)
+{
+	struct logrec *r = opaque;
+
+	r->calls++;
+	r->last_level = level;
+	snprintf(r->last, sizeof(r->last), "%s", msg);
+}
+
+static void test_log(void **state)
+{
+	struct logrec rec;
+	enum vni_log_level l;
+	struct vni_pci_addr a;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	assert_ok(vni_log_level_parse("debug", &l));
+	assert_int_equal(l, VNI_LOG_DEBUG);
+	assert_ok(vni_log_level_parse("WARNING", &l));
+	assert_int_equal(l, VNI_LOG_WARN);
+	assert_ok(vni_log_level_parse("0", &l));
+	assert_int_equal(l, VNI_LOG_NONE);
+	assert_ok(vni_log_level_parse("4", &l));
+	assert_int_equal(l, VNI_LOG_DEBUG);
+	assert_err(vni_log_level_parse("5", &l), EINVAL);
+	assert_err(vni_log_level_parse("loud", &l), EINVAL);
+	assert_err(vni_log_level_parse("", &l), EINVAL);
+	assert_err(vni_log_level_parse(NULL, &l), EINVAL);
+	assert_err(vni_log_level_parse("info", NULL), EINVAL);
+	assert_string_equal(vni_log_level_name(VNI_LOG_INFO), "info");
+	assert_string_equal(vni_log_level_name((enum vni_log_level)9), "?");
+	assert_err(vni_log_set_level((enum vni_log_level)5), EINVAL);
+	assert_err(vni_log_set_level((enum vni_log_level)-1), EINVAL);
+
+	/* Environment: read when no explicit level was set. */
+	setenv("VNI_LOG", "debug", 1);
+	vnip_log_reset();
+	assert_int_equal(vni_log_get_level(), VNI_LOG_DEBUG);
+	setenv("VNI_LOG", "2", 1);
+	vnip_log_reset();
+	assert_int_equal(vni_log_get_level(), VNI_LOG_WARN);
+	setenv("VNI_LOG", "none", 1);
+	vnip_log_reset();
+	assert_int_equal(vni_log_get_level(), VNI_LOG_NONE);
+	setenv("VNI_LOG", "bogus", 1);
+	vnip_log_reset();
+	assert_int_equal(vni_log_get_level(), VNI_LOG_WARN);
+	unsetenv("VNI_LOG");
+	vnip_log_reset();
+	assert_int_equal(vni_log_get_level(), VNI_LOG_WARN);
+	/* explicit level wins over the environment */
+	setenv("VNI_LOG", "debug", 1);
+	vnip_log_reset();
+	assert_ok(vni_log_set_level(VNI_LOG_ERROR));
+	assert_int_equal(vni_log_get_level(), VNI_LOG_ERROR);
+	unsetenv("VNI_LOG");
+
+	/* Errors reach the callback at ERROR with the same text. */
+	vni_log_set_callback(log_cb, &rec);
+	assert_err(vni_pci_addr_parse("nope", &a), EINVAL);
+	assert_int_equal(rec.calls, 1);
+	assert_int_equal(rec.last_level, VNI_LOG_ERROR);
+	assert_string_equal(rec.last, vni_strerror_last());
+	/* Below threshold: not delivered. */
+	assert_ok(vni_log_set_level(VNI_LOG_NONE));
+	assert_err(vni_pci_addr_parse("nope", &a), EINVAL);
+	assert_int_equal(rec.calls, 1);
+	/* Debug messages appear only at DEBUG. */
+	assert_ok(vni_log_set_level(VNI_LOG_INFO));
+	{
+		struct vni_ctx *ctx = NULL;
+
+		rec.calls = 0;
+		assert_ok(vni_ctx_new(&ctx, 0));
+		assert_int_equal(rec.calls, 1);
+		assert_int_equal(rec.last_level, VNI_LOG_INFO);
+		assert_non_null(strstr(rec.last, "IOAS"));
+		assert_ok(vni_ctx_destroy(&ctx));
+	}
+	vni_log_set_callback(NULL, NULL);
+	assert_ok(vni_log_set_level(VNI_LOG_WARN));
+	assert_non_null(vni_version());
+	assert_string_equal(vni_version(), VNI_VERSION_STRING);
+	assert_true(VNI_VERSION_CHECK(0, 1, 0));
+}
+
+static void *thread_errmsg(void *arg)
+{
+	struct vni_pci_addr a;
+
+	(void)arg;
+	if (vni_strerror_last()[0] != '\0' || vni_errno_last() != 0)
+		return (void *)1;
+	if (vni_pci_addr_parse("thread", &a) != -EINVAL)
+		return (void *)2;
+	return strstr(vni_strerror_last(), "thread") ? NULL : (void *)3;
+}
+
+static void test_last_error(void **state)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	struct fake_cfg cfg;
+	pthread_t t;
+	void *res;
+
+	(void)state;
+	/* Per thread: another thread's failure does not change ours. */
+	assert_err(vni_pci_addr_parse("main", NULL), EINVAL);
+	assert_int_equal(pthread_create(&t, NULL, thread_errmsg, NULL), 0);
+	assert_int_equal(pthread_join(t, &res), 0);
+	assert_null(res);
+	assert_non_null(strstr(vni_strerror_last(), "vni_pci_addr_parse"));
+
+	/* Messages name the fix. */
+	cfg = fake_default_cfg();
+	cfg.have_iommu = false;
+	fake_install(&cfg);
+	assert_err(vni_ctx_new(&ctx, 0), ENOENT);
+	assert_non_null(strstr(vni_strerror_last(), "/dev/iommu"));
+	assert_non_null(strstr(vni_strerror_last(), "CONFIG_IOMMUFD"));
+
+	cfg = fake_default_cfg();
+	cfg.noiommu_param = "N";
+	fake_install(&cfg);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_err(vni_device_open(ctx, EDU, &dev), EOPNOTSUPP);
+	assert_non_null(strstr(vni_strerror_last(), "noiommu mode is off: write 1 to "
+			       "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"));
+	assert_ok(vni_ctx_destroy(&ctx));
+
+	cfg.noiommu_param = NULL;
+	fake_install(&cfg);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_err(vni_device_open(ctx, EDU, &dev), ENOENT);
+	assert_non_null(strstr(vni_strerror_last(), "CONFIG_VFIO_NOIOMMU"));
+	assert_ok(vni_ctx_destroy(&ctx));
+
+	fake_install(NULL);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_err(vni_device_open(ctx, "0000:00:09.0", &dev), ENODEV);
+	assert_non_null(strstr(vni_strerror_last(), "no PCI device 0000:00:09.0"));
+	assert_err(vni_device_open(ctx, "0000:00:06.0", &dev), ENXIO);
+	assert_non_null(strstr(vni_strerror_last(), "bound to nvme"));
+	assert_non_null(strstr(vni_strerror_last(), "driver_override"));
+	assert_err(vni_device_open(ctx, "0000:00:07.0", &dev), EOPNOTSUPP);
+	assert_non_null(strstr(vni_strerror_last(), "real IOMMU"));
+	assert_null(dev);
+	assert_ok(vni_ctx_destroy(&ctx));
+
+	cfg = fake_default_cfg();
+	cfg.devs[0].driver = NULL;
+	cfg.devs[1].cdev = NULL;
+	cfg.cap_rawio = false;
+	cfg.devs[2].driver = "vfio-pci";
+	cfg.devs[2].cdev = "noiommu-vfio2";
+	fake_install(&cfg);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_err(vni_device_open(ctx, EDU, &dev), ENXIO);
+	assert_non_null(strstr(vni_strerror_last(), "not bound to any driver"));
+	assert_non_null(strstr(vni_strerror_last(), "driver_override"));
+	assert_err(vni_device_open(ctx, EDU2, &dev), ENOENT);
+	assert_non_null(strstr(vni_strerror_last(), "no vfio cdev"));
+	assert_err(vni_device_open(ctx, "0000:00:06.0", &dev), EPERM);
+	assert_non_null(strstr(vni_strerror_last(), "CAP_SYS_RAWIO"));
+	assert_ok(vni_ctx_destroy(&ctx));
+	fake_install(NULL);
+}
+
+/* ---- context ---------------------------------------------------------------- */
+static void test_ctx_bad(void **state)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_ctx_stats st;
+	uint32_t id;
+
+	(void)state;
+	assert_err(vni_ctx_new(NULL, 0), EINVAL);
+	assert_err(vni_ctx_new(&ctx, 1), EINVAL);
+	assert_null(ctx);
+	assert_err(vni_ctx_destroy(NULL), EINVAL);
+	assert_err(vni_ctx_destroy(&ctx), EBADF);
+	assert_err(vni_ctx_backend(NULL), EINVAL);
+	assert_err(vni_ctx_iommufd(NULL), EINVAL);
+	assert_err(vni_ctx_ioas_id(NULL, &id), EINVAL);
+	assert_err(vni_ctx_stats(NULL, &st), EINVAL);
+
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_int_equal(vni_ctx_backend(ctx), VNI_BACKEND_NOIOMMU);
+	assert_true(vni_ctx_iommufd(ctx) >= 0);
+	assert_ok(vni_ctx_ioas_id(ctx, &id));
+	assert_true(id != 0);
+	assert_err(vni_ctx_ioas_id(ctx, NULL), EINVAL);
+	assert_err(vni_ctx_stats(ctx, NULL), EINVAL);
+	assert_ok(vni_ctx_stats(ctx, &st));
+	assert_int_equal(st.mappings, 0);
+	assert_int_equal(st.devices, 0);
+	assert_ok(vni_ctx_destroy(&ctx));
+	assert_null(ctx);
+	assert_err(vni_ctx_destroy(&ctx), EBADF); /* double destroy */
+}
+
+/* ---- device ---------------------------------------------------------------- */
+static void test_device_bad(void **state)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL, *dev2 = NULL;
+	struct vni_pci_dev_info pinfo;
+	struct vni_device_info di;
+	struct vni_region_info ri;
+	struct vni_irq_info ii;
+	struct vni_ctx_stats st;
+	uint32_t v32;
+	uint64_t v64;
+	uint8_t b[8];
+	void *bar;
+	size_t barlen;
+	int efds[8];
+
+	(void)state;
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_err(vni_device_open(NULL, EDU, &dev), EINVAL);
+	assert_err(vni_device_open(ctx, NULL, &dev), EINVAL);
+	assert_err(vni_device_open(ctx, EDU, NULL), EINVAL);
+	assert_err(vni_device_open(ctx, "0000:00:04", &dev), EINVAL);
+	assert_err(vni_device_open_info(ctx, NULL, &dev), EINVAL);
+	assert_err(vni_device_open_info(NULL, &pinfo, &dev), EINVAL);
+	assert_err(vni_device_close(NULL), EINVAL);
+	assert_err(vni_device_close(&dev), EBADF);
+	assert_null(vni_device_bdf(NULL));
+	assert_err(vni_device_fd(NULL), EINVAL);
+	assert_null(vni_device_ctx(NULL));
+	assert_err(vni_device_get_info(NULL, &di), EINVAL);
+	assert_err(vni_device_region_info(NULL, 0, &ri), EINVAL);
+	assert_err(vni_device_map_bar(NULL, 0, &bar, NULL), EINVAL);
+	assert_err(vni_device_unmap_bar(NULL, 0), EINVAL);
+	assert_err(vni_device_bar_read(NULL, 0, 0, b, 4), EINVAL);
+	assert_err(vni_device_bar_write(NULL, 0, 0, b, 4), EINVAL);
+	assert_err(vni_device_bar_read32(NULL, 0, 0, &v32), EINVAL);
+	assert_err(vni_device_bar_write32(NULL, 0, 0, 1), EINVAL);
+	assert_err(vni_device_bar_read64(NULL, 0, 0, &v64), EINVAL);
+	assert_err(vni_device_bar_write64(NULL, 0, 0, 1), EINVAL);
+	assert_err(vni_device_config_read(NULL, 0, b, 4), EINVAL);
+	assert_err(vni_device_config_write(NULL, 0, b, 4), EINVAL);
+	assert_err(vni_device_set_bus_master(NULL, true), EINVAL);
+	assert_err(vni_device_reset(NULL), EINVAL);
+	assert_err(vni_device_irq_info(NULL, VNI_IRQ_MSI, &ii), EINVAL);
+	assert_err(vni_device_irq_enable(NULL, VNI_IRQ_MSI, 1, efds), EINVAL);
+	assert_err(vni_device_irq_enable_fds(NULL, VNI_IRQ_MSI, 1, efds), EINVAL);
+	assert_err(vni_device_irq_disable(NULL), EINVAL);
+	assert_err(vni_device_irq_unmask(NULL), EINVAL);
+
+	/* open by discovery entry, then by address: already open */
+	assert_ok(vni_pci_get(EDU, &pinfo));
+	assert_ok(vni_device_open_info(ctx, &pinfo, &dev));
+	assert_err(vni_device_open(ctx, "00:04.0", &dev2), EBUSY);
+	assert_null(dev2);
+	assert_string_equal(vni_device_bdf(dev), EDU);
+	assert_true(vni_device_fd(dev) >= 0);
+	assert_ptr_equal(vni_device_ctx(dev), ctx);
+	assert_ok(vni_device_get_info(dev, &di));
+	assert_int_equal(di.vendor, 0x1234);
+	assert_int_equal(di.device, 0x11e8);
+	assert_int_equal(di.class_code, 0x00ff00);
+	assert_int_equal(di.num_regions, 9);
+	assert_string_equal(di.cdev_path, "/dev/vfio/devices/noiommu-vfio0");
+	assert_err(vni_device_get_info(dev, NULL), EINVAL);
+	assert_err(vni_ctx_destroy(&ctx), EBUSY);
+	assert_non_null(ctx);
+	assert_ok(vni_ctx_stats(ctx, &st));
+	assert_int_equal(st.devices, 1);
+
+	/* regions */
+	assert_ok(vni_device_region_info(dev, 0, &ri));
+	assert_int_equal(ri.size, 1u << 20);
+	assert_true(ri.flags & VNI_REGION_MMAP);
+	assert_ok(vni_device_region_info(dev, VNI_REGION_VGA, &ri));
+	assert_int_equal(ri.size, 0);
+	assert_err(vni_device_region_info(dev, 9, &ri), EINVAL);
+	assert_err(vni_device_region_info(dev, 0, NULL), EINVAL);
+
+	/* BARs: mapping, bounds, widths */
+	assert_err(vni_device_map_bar(dev, 6, &bar, NULL), EINVAL);
+	assert_err(vni_device_map_bar(dev, 1, &bar, NULL), ENOENT);
+	assert_err(vni_device_map_bar(dev, 2, &bar, NULL), EOPNOTSUPP);
+	assert_err(vni_device_map_bar(dev, 0, NULL, NULL), EINVAL);
+	assert_err(vni_device_unmap_bar(dev, 0), ENOENT);
+	assert_err(vni_device_unmap_bar(dev, 6), EINVAL);
+	/* not mapped: pread/pwrite path (BAR2) */
+	assert_ok(vni_device_bar_write32(dev, 2, 8, 0xdeadbeef));
+	assert_ok(vni_device_bar_read32(dev, 2, 8, &v32));
+	assert_int_equal(v32, 0xdeadbeef);
+	assert_ok(vni_device_bar_write64(dev, 2, 4088, 0x0123456789abcdefull));
+	assert_ok(vni_device_bar_read64(dev, 2, 4088, &v64));
+	assert_int_equal(v64, 0x0123456789abcdefull);
+	assert_err(vni_device_bar_read32(dev, 2, 4096, &v32), ERANGE);
+	assert_err(vni_device_bar_read64(dev, 2, 4092, &v64), EINVAL); /* unaligned */
+	assert_err(vni_device_bar_read32(dev, 2, UINT64_MAX - 3, &v32), ERANGE);
+	assert_err(vni_device_bar_read(dev, 2, 0, b, 3), EINVAL);
+	assert_err(vni_device_bar_read(dev, 2, 0, b, 0), EINVAL);
+	assert_err(vni_device_bar_read(dev, 2, 0, NULL, 4), EINVAL);
+	assert_err(vni_device_bar_read32(dev, 2, 2, &v32), EINVAL);
+	assert_err(vni_device_bar_read32(dev, 6, 0, &v32), EINVAL);
+	assert_err(vni_device_bar_read32(dev, 3, 0, &v32), ENOENT);
+	/* mapped: volatile access path (BAR0) */
+	assert_ok(vni_device_map_bar(dev, 0, &bar, &barlen));
+	assert_int_equal(barlen, 1u << 20);
+	{
+		void *again;
+
+		assert_ok(vni_device_map_bar(dev, 0, &again, NULL));
+		assert_ptr_equal(again, bar);
+	}
+	assert_ok(vni_device_bar_write32(dev, 0, 0x100, 0x11223344));
+	assert_int_equal(((volatile uint32_t *)bar)[0x40], 0x11223344);
+	assert_ok(vni_device_bar_read32(dev, 0, 0x100, &v32));
+	assert_int_equal(v32, 0x11223344);
+	b[0] = 0xaa;
+	assert_ok(vni_device_bar_write(dev, 0, 3, b, 1));
+	assert_ok(vni_device_bar_read(dev, 0, 2, b, 2));
+	assert_int_equal(b[1], 0xaa);
+	assert_err(vni_device_bar_write32(dev, 0, 1u << 20, 1), ERANGE);
+	assert_ok(vni_device_unmap_bar(dev, 0));
+	assert_err(vni_device_unmap_bar(dev, 0), ENOENT);
+	assert_ok(vni_device_map_bar(dev, 0, &bar, NULL)); /* left for close */
+
+	/* config space */
+	assert_ok(vni_device_config_read(dev, 0, &v32, 4));
+	assert_int_equal(v32, 0x11e81234);
+	assert_err(vni_device_config_read(dev, 0, &v32, 0), EINVAL);
+	assert_err(vni_device_config_read(dev, 0, NULL, 4), EINVAL);
+	assert_err(vni_device_config_read(dev, 254, &v32, 4), ERANGE);
+	assert_err(vni_device_config_read(dev, UINT64_MAX, &v32, 4), ERANGE);
+	assert_err(vni_device_config_write(dev, 256, &v32, 1), ERANGE);
+	assert_err(vni_device_config_write(dev, 0, NULL, 1), EINVAL);
+	assert_err(vni_device_config_write(dev, 0, &v32, 0), EINVAL);
+	assert_ok(vni_device_set_bus_master(dev, true));
+	{
+		uint16_t cmd;
+
+		assert_ok(vni_device_config_read(dev, 4, &cmd, 2));
+		assert_int_equal(cmd & 6, 6);
+		assert_ok(vni_device_set_bus_master(dev, false));
+		assert_ok(vni_device_config_read(dev, 4, &cmd, 2));
+		assert_int_equal(cmd & 6, 2);
+	}
+	assert_ok(vni_device_reset(dev));
+
+	/* interrupts */
+	assert_err(vni_device_irq_info(dev, (enum vni_irq_type)3, &ii), EINVAL);
+	assert_err(vni_device_irq_info(dev, VNI_IRQ_MSIX, NULL), EINVAL);
+	assert_ok(vni_device_irq_info(dev, VNI_IRQ_MSIX, &ii));
+	assert_int_equal(ii.count, 8);
+	assert_err(vni_device_irq_enable(dev, VNI_IRQ_MSIX, 0, efds), EINVAL);
+	assert_err(vni_device_irq_enable(dev, VNI_IRQ_INTX, 2, efds), EINVAL);
+	assert_err(vni_device_irq_enable(dev, (enum vni_irq_type)7, 1, efds), EINVAL);
+	assert_err(vni_device_irq_enable(dev, VNI_IRQ_MSIX, 1, NULL), EINVAL);
+	assert_err(vni_device_irq_enable(dev, VNI_IRQ_MSIX, 9, efds), EINVAL); /* kernel */
+	assert_err(vni_device_irq_disable(dev), ENOENT);
+	assert_err(vni_device_irq_unmask(dev), ENOENT);
+	assert_ok(vni_device_irq_enable(dev, VNI_IRQ_MSIX, 8, efds));
+	for (int i = 0; i < 8; i++)
+		assert_true(efds[i] >= 0);
+	assert_err(vni_device_irq_enable(dev, VNI_IRQ_MSI, 1, efds), EBUSY);
+	assert_err(vni_device_irq_unmask(dev), ENOENT);
+	assert_ok(vni_device_irq_disable(dev));
+	assert_ok(vni_device_irq_enable(dev, VNI_IRQ_INTX, 1, efds));
+	assert_ok(vni_device_irq_unmask(dev));
+	assert_ok(vni_device_irq_disable(dev));
+	{
+		int mine[2] = { efds[0], -1 };
+
+		/* caller fds: the fake checks they are eventfds; -1 allowed */
+		assert_err(vni_device_irq_enable_fds(dev, VNI_IRQ_MSI, 2, mine), EBADF);
+	}
+	assert_ok(vni_device_irq_enable(dev, VNI_IRQ_MSI, 2, efds)); /* left for close */
+
+	assert_ok(vni_device_close(&dev));
+	assert_null(dev);
+	assert_err(vni_device_close(&dev), EBADF); /* double close */
+	assert_ok(vni_ctx_destroy(&ctx));
+}
+
+/* ---- DMA ----------------------------------------------------------------------- */
+static void test_dma_bad(void **state)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	struct vni_dma_mapping_info mi;
+	struct vni_dma_seg segs[4];
+	uint64_t dma;
+	size_t n, contig;
+	void *buf = NULL, *p;
+	char *mem;
+
+	(void)state;
+	mem = mmap(NULL, 1 << 22, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_ok(vni_ctx_new(&ctx, 0));
+
+	/* no device yet */
+	assert_err(vni_dma_map(ctx, mem, 4096, 0), ENODEV);
+	assert_non_null(strstr(vni_strerror_last(), "open a device"));
+	assert_err(vni_dma_alloc(ctx, 4096, 0, &buf), ENODEV);
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+
+	assert_err(vni_dma_map(NULL, mem, 4096, 0), EINVAL);
+	assert_err(vni_dma_map(ctx, NULL, 4096, 0), EINVAL);
+	assert_err(vni_dma_map(ctx, mem, 0, 0), EINVAL);
+	assert_err(vni_dma_map(ctx, mem + 1, 4096, 0), EINVAL);
+	assert_err(vni_dma_map(ctx, mem, 4095, 0), EINVAL);
+	assert_err(vni_dma_map(ctx, mem, 4096, 1), EINVAL);
+	assert_err(vni_dma_map(ctx, (void *)(uintptr_t)(UINT64_MAX - 4095), 8192, 0),
+		   EOVERFLOW);
+	assert_err(vni_dma_map(ctx, (void *)(uintptr_t)(1ull << 48), 4096, 0), ERANGE);
+	assert_err(vni_dma_map(ctx, (void *)(uintptr_t)((1ull << 48) - 4096), 8192, 0),
+		   ERANGE);
+
+	assert_ok(vni_dma_map(ctx, mem, 1 << 20, 0));
+	assert_err(vni_dma_map(ctx, mem, 1 << 20, 0), EEXIST);
+	assert_err(vni_dma_map(ctx, mem + 4096, 4096, 0), EEXIST);
+	assert_err(vni_dma_map(ctx, mem - 4096 + (1 << 20), 8192, 0), EEXIST);
+	assert_ok(vni_dma_map(ctx, mem + (1 << 20), 4096, 0)); /* adjacent is fine */
+
+	assert_err(vni_dma_unmap(NULL, mem, 4096), EINVAL);
+	assert_err(vni_dma_unmap(ctx, NULL, 4096), EINVAL);
+	assert_err(vni_dma_unmap(ctx, mem, 0), EINVAL);
+	assert_err(vni_dma_unmap(ctx, mem + 4096, 4096), ENOENT);
+	assert_err(vni_dma_unmap(ctx, mem, 4096), EINVAL); /* partial */
+	assert_err(vni_dma_free(ctx, mem), EBUSY);
+
+	/* translation */
+	assert_err(vni_dma_addr(NULL, mem, &dma), EINVAL);
+	assert_err(vni_dma_addr(ctx, mem, NULL), EINVAL);
+	assert_err(vni_dma_addr(ctx, mem + (2 << 20), &dma), ENOENT);
+	assert_err(vni_dma_addr(ctx, NULL, &dma), ENOENT);
+	assert_err(vni_dma_addr(ctx, (void *)(uintptr_t)UINT64_MAX, &dma), ENOENT);
+	assert_int_equal(vni_dma_addr_fast(ctx, mem + (2 << 20)), VNI_DMA_ADDR_INVALID);
+	assert_ok(vni_dma_addr(ctx, mem + 123, &dma));
+	assert_int_equal(vni_dma_addr_fast(ctx, mem + 123), dma);
+	assert_int_equal(dma & 4095, 123);
+	assert_err(vni_dma_contig(NULL, mem, 1, &dma, &contig), EINVAL);
+	assert_err(vni_dma_contig(ctx, NULL, 1, &dma, &contig), EINVAL);
+	assert_err(vni_dma_contig(ctx, mem, 1, NULL, &contig), EINVAL);
+	assert_err(vni_dma_contig(ctx, mem, 1, &dma, NULL), EINVAL);
+	assert_err(vni_dma_contig(ctx, mem, 0, &dma, &contig), EINVAL);
+	assert_err(vni_dma_contig(ctx, (void *)(uintptr_t)(UINT64_MAX - 10), 20, &dma, &contig),
+		   EOVERFLOW);
+	assert_err(vni_dma_contig(ctx, mem + (2 << 20), 1, &dma, &contig), ENOENT);
+	assert_ok(vni_dma_contig(ctx, mem, (1 << 20) + 8192, &dma, &contig));
+	assert_true(contig <= (1 << 20) + 4096); /* stops at the unmapped page */
+	assert_ok(vni_dma_contig(ctx, mem, (1 << 20) + 4096, &dma, &contig));
+	assert_true(contig >= 4096 && contig <= (1 << 20) + 4096);
+	assert_err(vni_dma_segments(NULL, mem, 1, segs, 4, &n), EINVAL);
+	assert_err(vni_dma_segments(ctx, NULL, 1, segs, 4, &n), EINVAL);
+	assert_err(vni_dma_segments(ctx, mem, 1, segs, 4, NULL), EINVAL);
+	assert_err(vni_dma_segments(ctx, mem, 0, segs, 4, &n), EINVAL);
+	assert_err(vni_dma_segments(ctx, mem, 1, NULL, 4, &n), EINVAL);
+	assert_err(vni_dma_segments(ctx, (void *)(uintptr_t)(UINT64_MAX - 10), 20, segs, 4, &n),
+		   EOVERFLOW);
+	assert_err(vni_dma_segments(ctx, mem + (2 << 20), 1, segs, 4, &n), ENOENT);
+	/* counting mode */
+	assert_err(vni_dma_segments(ctx, mem, 1 << 20, NULL, 0, &n), ENOSPC);
+	assert_true(n >= 1);
+	assert_err(vni_dma_lookup(NULL, mem, &mi), EINVAL);
+	assert_err(vni_dma_lookup(ctx, mem, NULL), EINVAL);
+	assert_err(vni_dma_lookup(ctx, mem + (3 << 20), &mi), ENOENT);
+	assert_ok(vni_dma_lookup(ctx, mem + 5000, &mi));
+	assert_ptr_equal(mi.vaddr, mem);
+	assert_int_equal(mi.len, 1 << 20);
+	assert_int_equal(mi.flags, 0);
+
+	/* allocation */
+	assert_err(vni_dma_alloc(NULL, 4096, 0, &buf), EINVAL);
+	assert_err(vni_dma_alloc(ctx, 4096, 0, NULL), EINVAL);
+	assert_err(vni_dma_alloc(ctx, 0, 0, &buf), EINVAL);
+	assert_err(vni_dma_alloc(ctx, 4096, 4, &buf), EINVAL);
+	assert_err(vni_dma_alloc(ctx, 4096, VNI_DMA_ALLOC_HUGE | VNI_DMA_ALLOC_SMALL, &buf),
+		   EINVAL);
+	assert_err(vni_dma_alloc(ctx, SIZE_MAX, 0, &buf), EOVERFLOW);
+	assert_null(buf);
+	assert_ok(vni_dma_alloc(ctx, 100, 0, &buf));
+	assert_ok(vni_dma_lookup(ctx, buf, &mi));
+	assert_int_equal(mi.len, 4096);
+	assert_int_equal(mi.flags, VNI_DMA_MAPPING_ALLOCATED);
+	assert_err(vni_dma_unmap(ctx, buf, 4096), EBUSY);
+	assert_err(vni_dma_free(NULL, buf), EINVAL);
+	assert_err(vni_dma_free(ctx, NULL), EINVAL);
+	assert_err(vni_dma_free(ctx, (char *)buf + 4096), ENOENT);
+	assert_ok(vni_dma_free(ctx, buf));
+	assert_err(vni_dma_free(ctx, buf), ENOENT); /* double free */
+	assert_ok(vni_dma_alloc(ctx, 3 << 20, 0, &p));
+	assert_ok(vni_dma_lookup(ctx, p, &mi));
+	assert_int_equal(mi.len, 4 << 20);
+	assert_int_equal(mi.page_size, 2 << 20);
+	assert_int_equal(mi.flags, VNI_DMA_MAPPING_ALLOCATED | VNI_DMA_MAPPING_HUGE);
+	assert_int_equal((uintptr_t)p & ((2 << 20) - 1), 0);
+	assert_int_equal(mi.runs, 2);
+	/* Two 2 MiB pages, never adjacent in the fake: two segments, each a leaf. */
+	assert_ok(vni_dma_segments(ctx, p, 4 << 20, segs, 4, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(segs[0].len, 2 << 20);
+	assert_int_equal(segs[0].dma & ((2 << 20) - 1), 0);
+	((char *)p)[0] = 1; /* it is real memory */
+	assert_ok(vni_dma_free(ctx, p));
+	assert_ok(vni_dma_alloc(ctx, 3 << 20, VNI_DMA_ALLOC_SMALL, &p));
+	assert_ok(vni_dma_lookup(ctx, p, &mi));
+	assert_int_equal(mi.len, 3 << 20);
+	assert_int_equal(mi.page_size, 4096);
+	assert_ok(vni_dma_free(ctx, p));
+
+	/* no hugepages: default falls back, HUGE fails */
+	{
+		struct fake_cfg cfg = fake_default_cfg();
+
+		assert_ok(vni_dma_unmap(ctx, mem, 1 << 20));
+		assert_ok(vni_dma_unmap(ctx, mem + (1 << 20), 4096));
+		assert_ok(vni_device_close(&dev));
+		assert_ok(vni_ctx_destroy(&ctx));
+		cfg.hugepages = false;
+		fake_install(&cfg);
+		assert_ok(vni_ctx_new(&ctx, 0));
+		assert_ok(vni_device_open(ctx, EDU, &dev));
+		assert_err(vni_dma_alloc(ctx, 1 << 21, VNI_DMA_ALLOC_HUGE, &p), ENOMEM);
+		assert_non_null(strstr(vni_strerror_last(), "nr_hugepages"));
+		assert_ok(vni_dma_alloc(ctx, 1 << 21, 0, &p));
+		assert_ok(vni_dma_lookup(ctx, p, &mi));
+		assert_int_equal(mi.page_size, 4096);
+		assert_int_equal(mi.flags, VNI_DMA_MAPPING_ALLOCATED);
+		/* left allocated and mapped: destroy releases it */
+	}
+	/* GET_PA unsupported by the kernel */
+	{
+		struct fake_cfg cfg = fake_default_cfg();
+
+		assert_ok(vni_device_close(&dev));
+		assert_ok(vni_ctx_destroy(&ctx));
+		cfg.getpa_supported = false;
+		fake_install(&cfg);
+		assert_ok(vni_ctx_new(&ctx, 0));
+		assert_ok(vni_device_open(ctx, EDU, &dev));
+		assert_err(vni_dma_map(ctx, mem, 4096, 0), ENOTTY);
+		assert_non_null(strstr(vni_strerror_last(), "7.3"));
+	}
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+	munmap(mem, 1 << 22);
+}
+
+/* Several devices share one context: one IOAS, one table. */
+static void test_two_devices(void **state)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *a = NULL, *b = NULL;
+	struct vni_ctx_stats st;
+	void *buf;
+	uint64_t d1, d2;
+
+	(void)state;
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &a));
+	assert_ok(vni_device_open(ctx, EDU2, &b));
+	assert_ok(vni_dma_alloc(ctx, 8192, 0, &buf));
+	assert_ok(vni_dma_addr(ctx, buf, &d1));
+	assert_ok(vni_device_close(&a));
+	/* mappings belong to the context */
+	assert_ok(vni_dma_addr(ctx, buf, &d2));
+	assert_int_equal(d1, d2);
+	assert_ok(vni_ctx_stats(ctx, &st));
+	assert_int_equal(st.devices, 1);
+	assert_int_equal(st.mappings, 1);
+	assert_ok(vni_device_close(&b));
+	assert_ok(vni_ctx_destroy(&ctx));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bdf_parse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filter_parse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_get_and_noiommu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_scan_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctx_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dma_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_devices, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("api", tests, NULL, NULL);
+}

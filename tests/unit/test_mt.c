@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Lookups from many threads while another thread maps and unmaps: a lookup
+ * of a stable mapping must always return its correct DMA address; a lookup
+ * in the region being changed returns either nothing or an address with the
+ * right page offset that the simulated kernel gave for that byte at some
+ * point (never garbage).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "util.h"
+#include "internal.h"
+
+#define READERS 4
+#define STABLE_LEN (16ull << 20)
+#define CHURN_LEN (64ull << 20)
+
+static struct vni_ctx *ctx;
+static char *stable, *churn, *huge;
+static uint64_t *stable_pa, *huge_pa;
+static _Atomic bool stop;
+static _Atomic long bad, good_lookups, churn_hits;
+
+static uint64_t xs(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void *reader(void *arg)
+{
+	uint64_t s = 0x9e3779b97f4a7c15ull * (uint64_t)(uintptr_t)arg + 1;
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		for (int k = 0; k < 256; k++) {
+			uint64_t off = xs(&s) % STABLE_LEN;
+			uint64_t want = stable_pa[off / 4096] + (off & 4095);
+			uint64_t got = vni_dma_addr_fast(ctx, stable + off);
+			uint64_t hoff = xs(&s) % (4u << 20);
+			uint64_t c;
+
+			if (got != want)
+				atomic_fetch_add(&bad, 1);
+			if (vni_dma_addr_fast(ctx, huge + hoff) !=
+			    huge_pa[hoff >> 21] + (hoff & ((2u << 20) - 1)))
+				atomic_fetch_add(&bad, 1);
+			off = xs(&s) % CHURN_LEN;
+			c = vni_dma_addr_fast(ctx, churn + off);
+			if (c != VNI_DMA_ADDR_INVALID) {
+				if ((c & 4095) != (off & 4095) || c < 0x100000000ull)
+					atomic_fetch_add(&bad, 1);
+				churn_hits++;
+			}
+		}
+		{
+			/* segments of a stable range are stable too */
+			struct vni_dma_seg seg[4];
+			size_t n;
+			uint64_t off = (xs(&s) % (STABLE_LEN / 4096 - 1)) * 4096;
+
+			if (vni_dma_segments(ctx, stable + off, 4096, seg, 4, &n) != 0 ||
+			    n != 1 || seg[0].dma != stable_pa[off / 4096] || seg[0].len != 4096)
+				atomic_fetch_add(&bad, 1);
+		}
+		good_lookups += 256;
+	}
+	return NULL;
+}
+
+static void test_lookup_while_mapping(void **state)
+{
+	struct vni_device *dev = NULL;
+	pthread_t th[READERS];
+	char *raw;
+	uint64_t s = 99;
+	long changes = 0;
+
+	(void)state;
+	{
+		struct fake_cfg cfg = fake_default_cfg();
+
+		cfg.big_pct = 10;
+		cfg.run_max = 16;
+		fake_install(&cfg);
+	}
+	raw = mmap(NULL, STABLE_LEN + CHURN_LEN + (4u << 20), PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(raw != MAP_FAILED);
+	stable = (char *)(((uintptr_t)raw + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
+	churn = stable + STABLE_LEN + (2u << 20);
+
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	/* stable: 4 KiB-page memory (mixed runs) interleaved with the churn
+	 * region's 1 GiB / 2 MiB table slots, plus a hugepage buffer */
+	assert_ok(vni_dma_map(ctx, stable, STABLE_LEN, 0));
+	assert_ok(vni_dma_alloc(ctx, 4u << 20, VNI_DMA_ALLOC_HUGE, (void **)&huge));
+	stable_pa = calloc(STABLE_LEN / 4096, sizeof(*stable_pa));
+	huge_pa = calloc(2, sizeof(*huge_pa));
+	assert_non_null(stable_pa);
+	assert_non_null(huge_pa);
+	for (uint64_t i = 0; i < STABLE_LEN / 4096; i++)
+		assert_true(fake_pa((uintptr_t)stable + i * 4096, &stable_pa[i]));
+	for (int i = 0; i < 2; i++)
+		assert_true(fake_pa((uintptr_t)huge + (uint64_t)i * (2u << 20), &huge_pa[i]));
+
+	for (long i = 0; i < READERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, reader, (void *)(i + 1)), 0);
+
+	/* writer: map/unmap in the churn region, including whole 2 MiB blocks */
+	for (int round = 0; round < 400; round++) {
+		struct { uint64_t off, len; } m[16];
+		int nm = 0;
+
+		for (int k = 0; k < 16; k++) {
+			uint64_t len = (xs(&s) % 3 == 0) ? (2u << 20) * (1 + xs(&s) % 3)
+							 : 4096 * (1 + xs(&s) % 300);
+			uint64_t off = (xs(&s) % (CHURN_LEN / 4096)) * 4096;
+			bool clash = false;
+
+			if (len >= (2u << 20))
+				off &= ~(uint64_t)((2u << 20) - 1);
+			if (off + len > CHURN_LEN)
+				continue;
+			for (int j = 0; j < nm; j++)
+				if (m[j].off < off + len && off < m[j].off + m[j].len)
+					clash = true;
+			if (clash)
+				continue;
+			assert_ok(vni_dma_map(ctx, churn + off, len, 0));
+			m[nm].off = off;
+			m[nm].len = len;
+			nm++;
+			changes++;
+		}
+		for (int j = 0; j < nm; j++) {
+			assert_ok(vni_dma_unmap(ctx, churn + m[j].off, m[j].len));
+			changes++;
+		}
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < READERS; i++)
+		pthread_join(th[i], NULL);
+	print_message("%ld map/unmap calls, %ld stable lookups, %ld churn hits, %ld wrong\n",
+		      changes, (long)good_lookups, (long)churn_hits, (long)bad);
+	assert_int_equal(bad, 0);
+	assert_true(good_lookups > 0);
+
+	assert_ok(vni_dma_unmap(ctx, stable, STABLE_LEN));
+	assert_ok(vni_dma_free(ctx, huge));
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+	free(stable_pa);
+	free(huge_pa);
+	munmap(raw, STABLE_LEN + CHURN_LEN + (4u << 20));
+	{
+		struct fake_counts c;
+
+		fake_counts(&c);
+		assert_int_equal(c.fds + c.mmaps + c.ioas_maps + c.heap, 0);
+	}
+	fake_uninstall();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lookup_while_mapping),
+	};
+
+	return cmocka_run_group_tests_name("mt", tests, NULL, NULL);
+}

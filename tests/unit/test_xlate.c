@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Translation table against a simple model: long random sequences of map,
+ * unmap, alloc, free and lookups, with a simulated kernel whose GET_PA
+ * returns a made-up physical layout (runs of random lengths, long runs that
+ * cover whole 2 MiB blocks, 2 MiB hugepages). Checks every lookup, the
+ * scatter-gather lists, and that GET_PA is called once per contiguous run.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "util.h"
+#include "internal.h"
+
+#define REGION (512ull << 20)
+#define MAXM 256
+
+struct mm {
+	uint64_t va, len;
+	bool alloc;
+};
+
+static struct mm model[MAXM];
+static int nmodel;
+static uint64_t rng = 0x1234567;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static int setup(void **state)
+{
+	struct fake_cfg cfg = fake_default_cfg();
+
+	(void)state;
+	cfg.run_max = 24;
+	cfg.big_pct = 12;
+	cfg.seed = 7;
+	fake_install(&cfg);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fake_counts c;
+
+	(void)state;
+	fake_counts(&c);
+	fake_uninstall();
+	if (c.fds || c.mmaps || c.ioas_maps || c.heap)
+		fail_msg("leak after test: fds %ld mmaps %ld ioas_maps %ld heap %ld",
+			 c.fds, c.mmaps, c.ioas_maps, c.heap);
+	return 0;
+}
+
+static int model_find(uint64_t a)
+{
+	for (int i = 0; i < nmodel; i++)
+		if (a >= model[i].va && a < model[i].va + model[i].len)
+			return i;
+	return -1;
+}
+
+static bool model_overlaps(uint64_t va, uint64_t len)
+{
+	for (int i = 0; i < nmodel; i++)
+		if (model[i].va < va + len && va < model[i].va + model[i].len)
+			return true;
+	return false;
+}
+
+static uint64_t expected(uint64_t a)
+{
+	uint64_t pa;
+
+	if (model_find(a) < 0)
+		return VNI_DMA_ADDR_INVALID;
+	if (!fake_pa(a, &pa))
+		fail_msg("model and fake disagree at %#lx", (unsigned long)a);
+	return pa;
+}
+
+static void check_segments(struct vni_ctx *ctx, uint64_t va, uint64_t len)
+{
+	struct vni_dma_seg segs[64];
+	size_t n, k = 0;
+	uint64_t a = va, end = va + len;
+	uint64_t cur = 0, curlen = 0;
+	int ret;
+
+	ret = vni_dma_segments(ctx, (void *)(uintptr_t)va, len, segs, 64, &n);
+	/* expected list from the page-by-page truth */
+	while (a < end) {
+		uint64_t step = 4096 - (a & 4095);
+		uint64_t pa = expected(a);
+
+		if (pa == VNI_DMA_ADDR_INVALID) {
+			assert_int_equal(ret, -ENOENT);
+			return;
+		}
+		if (step > end - a)
+			step = end - a;
+		if (curlen && cur + curlen == pa) {
+			curlen += step;
+		} else {
+			if (curlen) {
+				if (k < 64 && ret == 0) {
+					assert_int_equal(segs[k].dma, cur);
+					assert_int_equal(segs[k].len, curlen);
+				}
+				k++;
+			}
+			cur = pa;
+			curlen = step;
+		}
+		a += step;
+	}
+	if (k < 64 && ret == 0) {
+		assert_int_equal(segs[k].dma, cur);
+		assert_int_equal(segs[k].len, curlen);
+	}
+	k++;
+	assert_int_equal(n, k);
+	assert_int_equal(ret, k > 64 ? -ENOSPC : 0);
+	/* contig agrees with the first segment */
+	{
+		uint64_t dma;
+		size_t c;
+
+		assert_ok(vni_dma_contig(ctx, (void *)(uintptr_t)va, len, &dma, &c));
+		assert_int_equal(dma, expected(va));
+		if (ret == 0)
+			assert_int_equal(c, segs[0].len);
+	}
+}
+
+static void check_stats(struct vni_ctx *ctx)
+{
+	struct vni_ctx_stats st;
+	uint64_t bytes = 0;
+
+	assert_ok(vni_ctx_stats(ctx, &st));
+	for (int i = 0; i < nmodel; i++)
+		bytes += model[i].len;
+	assert_int_equal(st.mappings, (uint64_t)nmodel);
+	assert_int_equal(st.mapped_bytes, bytes);
+	assert_int_equal(st.leaf_4k * 4096 + st.leaf_2m * (2u << 20), bytes);
+}
+
+static void run_model(long ops)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	char *raw, *base;
+	long maps = 0, unmaps = 0, lookups = 0, leaves = 0;
+
+	raw = mmap(NULL, REGION + (2u << 20), PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(raw != MAP_FAILED);
+	base = (char *)(((uintptr_t)raw + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
+	nmodel = 0;
+
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+
+	for (long op = 0; op < ops; op++) {
+		unsigned int what = (unsigned int)(rnd() % 100);
+
+		if (what < 30 && nmodel < MAXM) {
+			/* map caller memory */
+			uint64_t pages, va, getpa0;
+			struct vni_ctx_stats st;
+			unsigned int kind = (unsigned int)(rnd() % 10);
+
+			if (kind < 5)
+				pages = 1 + rnd() % 16;
+			else if (kind < 8)
+				pages = 1 + rnd() % 2048;
+			else
+				pages = 512 * (1 + rnd() % 8); /* whole 2 MiB blocks */
+			va = (uint64_t)(uintptr_t)base + (rnd() % (REGION / 4096)) * 4096;
+			if (kind >= 8)
+				va &= ~(uint64_t)((2u << 20) - 1);
+			if (va + pages * 4096 > (uint64_t)(uintptr_t)base + REGION)
+				continue;
+			assert_ok(vni_ctx_stats(ctx, &st));
+			getpa0 = st.get_pa_calls;
+			if (model_overlaps(va, pages * 4096)) {
+				assert_err(vni_dma_map(ctx, (void *)(uintptr_t)va, pages * 4096, 0),
+					   EEXIST);
+				continue;
+			}
+			assert_ok(vni_dma_map(ctx, (void *)(uintptr_t)va, pages * 4096, 0));
+			model[nmodel++] = (struct mm){ va, pages * 4096, false };
+			maps++;
+			/* one GET_PA per physically contiguous run, no more */
+			assert_ok(vni_ctx_stats(ctx, &st));
+			assert_int_equal(st.get_pa_calls - getpa0, fake_mapping_runs(va));
+			leaves = (long)st.leaf_2m > leaves ? (long)st.leaf_2m : leaves;
+		} else if (what < 36 && nmodel < MAXM) {
+			/* allocated buffer (hugepages or not) */
+			void *p;
+			size_t len = (size_t)(1 + rnd() % (6u << 20));
+			unsigned int fl = rnd() % 3 == 0 ? VNI_DMA_ALLOC_SMALL : 0;
+			struct vni_dma_mapping_info mi;
+
+			assert_ok(vni_dma_alloc(ctx, len, fl, &p));
+			assert_ok(vni_dma_lookup(ctx, p, &mi));
+			assert_true(mi.len >= len);
+			model[nmodel++] = (struct mm){ (uintptr_t)p, mi.len, true };
+			maps++;
+		} else if (what < 60 && nmodel > 0) {
+			int i = (int)(rnd() % (uint64_t)nmodel);
+			struct mm m = model[i];
+
+			if (m.alloc)
+				assert_ok(vni_dma_free(ctx, (void *)(uintptr_t)m.va));
+			else
+				assert_ok(vni_dma_unmap(ctx, (void *)(uintptr_t)m.va, m.len));
+			model[i] = model[--nmodel];
+			unmaps++;
+			/* everything of it is gone */
+			for (uint64_t a = m.va; a < m.va + m.len; a += 4096 + (rnd() % 8) * 4096)
+				assert_int_equal(vni_dma_addr_fast(ctx, (void *)(uintptr_t)a),
+						 VNI_DMA_ADDR_INVALID);
+		} else {
+			/* lookups: inside mappings, near their edges, anywhere */
+			for (int k = 0; k < 64; k++) {
+				uint64_t a;
+
+				if (nmodel && k % 2 == 0) {
+					const struct mm *m = &model[rnd() % (uint64_t)nmodel];
+					int edge = (int)(rnd() % 3);
+
+					a = edge == 0 ? m->va - 1 - rnd() % 64 :
+					    edge == 1 ? m->va + m->len + rnd() % 64 :
+							m->va + rnd() % m->len;
+				} else {
+					a = (uint64_t)(uintptr_t)base + rnd() % REGION;
+				}
+				assert_int_equal(vni_dma_addr_fast(ctx, (void *)(uintptr_t)a),
+						 expected(a));
+				lookups++;
+			}
+			if (nmodel) {
+				const struct mm *m = &model[rnd() % (uint64_t)nmodel];
+				uint64_t off = rnd() % m->len;
+				uint64_t len = 1 + rnd() % (m->len - off + 8192);
+
+				check_segments(ctx, m->va + off, len);
+			}
+		}
+		if (op % 64 == 0)
+			check_stats(ctx);
+	}
+	check_stats(ctx);
+	print_message("model: %ld maps, %ld unmaps, %ld lookups, up to %ld 2 MiB leaves\n",
+		      maps, unmaps, lookups, leaves);
+	assert_true(leaves > 0);
+	/* destroy with mappings left: everything released */
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+	munmap(raw, REGION + (2u << 20));
+}
+
+static void test_model(void **state)
+{
+	(void)state;
+	run_model(20000);
+}
+
+/* Exact table shapes: leaves where a run covers a whole block, 4 KiB entries
+ * elsewhere, and no leaf ever replaces a level-2 table. */
+static void test_shapes(void **state)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	struct vni_ctx_stats st, st2;
+	void *h;
+
+	(void)state;
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	/* 8 MiB of hugepages: 4 runs, 4 leaves, no level-2 table */
+	assert_ok(vni_ctx_stats(ctx, &st));
+	assert_ok(vni_dma_alloc(ctx, 8u << 20, VNI_DMA_ALLOC_HUGE, &h));
+	assert_ok(vni_ctx_stats(ctx, &st2));
+	assert_int_equal(st2.get_pa_calls - st.get_pa_calls, 4);
+	assert_int_equal(st2.runs, 4);
+	assert_int_equal(st2.leaf_2m, 4);
+	assert_int_equal(st2.leaf_4k, 0);
+	/* at most one level-1 table (plus one more if it straddles 1 GiB) */
+	assert_true(st2.table_bytes - st.table_bytes <= 8192);
+	for (size_t off = 0; off < (8u << 20); off += 4096 * 37) {
+		uint64_t pa;
+
+		assert_true(fake_pa((uintptr_t)h + off, &pa));
+		assert_int_equal(vni_dma_addr_fast(ctx, (char *)h + off), pa);
+	}
+	assert_ok(vni_dma_free(ctx, h));
+	assert_ok(vni_ctx_stats(ctx, &st));
+	assert_int_equal(st.leaf_2m, 0);
+	assert_int_equal(st.runs, 0);
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_shapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("xlate", tests, NULL, NULL);
+}
