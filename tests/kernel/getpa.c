@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * noiommu-getpa [BDF]: IOMMU_IOAS_NOIOMMU_GET_PA is exact.
+ *
+ * The device (default 0000:00:04.0) must be bound to vfio-pci in noiommu
+ * mode (vni-vm-bind). Buffers are mapped into an IOAS before the device is
+ * attached, and one more after; every answer is checked against
+ * /proc/self/pagemap, read once the memory is pinned:
+ *  - every page of a 4 MiB buffer of 4 KiB pages: out_phys is the page's
+ *    physical address and length is the physically contiguous run from
+ *    there to the end of the mapping;
+ *  - the same at a random byte offset in every page (out_phys includes it);
+ *  - caller's caps (1, to the page end, run - 1, run, run + 1, random):
+ *    length is min(cap, run);
+ *  - a 4 MiB hugetlbfs buffer (two 2 MiB pages): one call covers a whole
+ *    huge page, runs and offsets as above;
+ *  - a mapping of the middle of a huge page: the run stops at the end of
+ *    the mapping although the memory goes on;
+ *  - the same memory mapped again at an IOVA the kernel picks.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "kt-iommufd.h"
+#include "kt-mem.h"
+#include "kt-tap.h"
+
+#define IOVA_4K 0x40000000ULL
+#define IOVA_HUGE 0x80000000ULL
+#define IOVA_SUB 0xc0000000ULL
+#define BUF_4K_LEN (4UL << 20)
+#define BUF_HUGE_LEN (2 * KT_HUGE)
+#define MAX_REPORTS 5
+
+struct region {
+	const char *name;
+	int iommufd;
+	uint32_t ioas;
+	uint64_t iova;
+	size_t len;
+	uint64_t *pfns;
+	size_t npages;
+};
+
+static void report(unsigned int *bad, const char *fmt, ...) KT_PRINTF(2, 3);
+
+static void report(unsigned int *bad, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if ((*bad)++ >= MAX_REPORTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	kt_diag("%s", msg);
+}
+
+/* Translates iova + off and compares with pagemap; returns the run length. */
+static uint64_t check_one(const struct region *r, size_t off, uint64_t cap, unsigned int *bad)
+{
+	uint64_t want_pa = r->pfns[off / KT_PAGE] * KT_PAGE + off % KT_PAGE;
+	uint64_t run = kt_run_bytes(r->pfns, r->npages, off);
+	uint64_t want_len = cap < run ? cap : run;
+	uint64_t pa = 0, len = 0;
+	int ret;
+
+	ret = kt_get_pa(r->iommufd, r->ioas, r->iova + off, cap, &pa, &len);
+	if (ret)
+		report(bad, "%s: iova %#" PRIx64 " cap %" PRIu64 ": %s", r->name,
+		       r->iova + off, cap, kt_errname(ret));
+	else if (pa != want_pa || len != want_len)
+		report(bad, "%s: iova %#" PRIx64 " cap %" PRIu64 ": PA %#" PRIx64
+		       " length %" PRIu64 ", pagemap says PA %#" PRIx64 " length %" PRIu64,
+		       r->name, r->iova + off, cap, pa, len, want_pa, want_len);
+	return run;
+}
+
+static int region_load(struct region *r, const uint8_t *va)
+{
+	int ret;
+
+	r->npages = r->len / KT_PAGE;
+	r->pfns = calloc(r->npages, sizeof(uint64_t));
+	if (!r->pfns)
+		return -ENOMEM;
+	ret = kt_pfns(va, r->len, r->pfns);
+	if (ret)
+		kt_diag("%s: pagemap: %s", r->name, strerror(-ret));
+	return ret;
+}
+
+static void check_every_page(const struct region *r)
+{
+	unsigned int bad = 0;
+	size_t i, runs, longest;
+
+	for (i = 0; i < r->npages; i++)
+		check_one(r, i * KT_PAGE, UINT64_MAX, &bad);
+	runs = kt_count_runs(r->pfns, r->npages, &longest);
+	kt_check(!bad, "%s: %zu pages at iova %#" PRIx64 ": out_phys == pagemap and length == "
+		 "contiguous run for every page (%zu runs, longest %zu KiB, page 0 at PA %#" PRIx64
+		 ", %u wrong)", r->name, r->npages, r->iova, runs, longest * 4,
+		 r->pfns[0] * KT_PAGE, bad);
+}
+
+static void check_offsets(const struct region *r, uint64_t *seed)
+{
+	unsigned int bad = 0;
+	size_t i, off;
+
+	for (i = 0; i < r->npages; i++) {
+		off = i * KT_PAGE + 1 + kt_rand(seed) % (KT_PAGE - 1);
+		check_one(r, off, UINT64_MAX, &bad);
+	}
+	kt_check(!bad, "%s: %zu random sub-page offsets: out_phys includes the offset, length "
+		 "counts from it (%u wrong)", r->name, r->npages, bad);
+}
+
+static void check_caps(const struct region *r, uint64_t *seed)
+{
+	unsigned int bad = 0, calls = 0;
+	uint64_t run, caps[6];
+	size_t i, k, off;
+
+	for (i = 0; i < r->npages; i += 3) {
+		off = i * KT_PAGE + kt_rand(seed) % KT_PAGE;
+		run = kt_run_bytes(r->pfns, r->npages, off);
+		caps[0] = 1;
+		caps[1] = KT_PAGE - off % KT_PAGE;
+		caps[2] = run > 1 ? run - 1 : 1;
+		caps[3] = run;
+		caps[4] = run + 1;
+		caps[5] = 1 + kt_rand(seed) % (2 * run);
+		for (k = 0; k < 6; k++, calls++)
+			check_one(r, off, caps[k], &bad);
+	}
+	kt_check(!bad, "%s: %u calls with a length cap (1, page end, run-1, run, run+1, random): "
+		 "length == min(cap, run) (%u wrong)", r->name, calls, bad);
+}
+
+static void check_mapping_end(const struct region *r)
+{
+	unsigned int bad = 0;
+	uint64_t pa, len;
+	int ret;
+
+	ret = kt_get_pa(r->iommufd, r->ioas, r->iova + r->len - 1, UINT64_MAX, &pa, &len);
+	kt_check(!ret && len == 1 &&
+		 pa == r->pfns[r->npages - 1] * KT_PAGE + KT_PAGE - 1,
+		 "%s: last byte of the mapping: length %" PRIu64 " (want 1), %s",
+		 r->name, ret ? 0 : len, kt_errname(ret));
+	check_one(r, r->len - KT_PAGE, UINT64_MAX, &bad);
+	kt_check(!bad, "%s: last page of the mapping: length %" PRIu64,
+		 r->name, kt_run_bytes(r->pfns, r->npages, r->len - KT_PAGE));
+}
+
+static void check_huge_pages(const struct region *r)
+{
+	uint64_t pa, len, want;
+	size_t h;
+	int ret;
+
+	for (h = 0; h < r->len / KT_HUGE; h++) {
+		want = r->pfns[h * (KT_HUGE / KT_PAGE)] * KT_PAGE;
+		ret = kt_get_pa(r->iommufd, r->ioas, r->iova + h * KT_HUGE, KT_HUGE, &pa, &len);
+		kt_check(!ret && pa == want && len == KT_HUGE && !(pa % KT_HUGE),
+			 "%s: huge page %zu in one call: PA %#" PRIx64 " (pagemap %#" PRIx64
+			 "), length %" PRIu64 " (want %lu), %s", r->name, h, ret ? 0 : pa, want,
+			 ret ? 0 : len, KT_HUGE, kt_errname(ret));
+	}
+}
+
+static void run_region(struct region *r, uint64_t *seed)
+{
+	check_every_page(r);
+	check_offsets(r, seed);
+	check_caps(r, seed);
+	check_mapping_end(r);
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	const char *bdf = argc > 1 ? argv[1] : "0000:00:04.0";
+	struct region r4k = { .name = "4k" }, rhuge = { .name = "hugetlb" };
+	struct region rsub = { .name = "huge-sub" }, rauto = { .name = "auto-iova" };
+	uint64_t seed = 0x6e6f696f6d6d75ULL, iova, pa, len;
+	struct kt_buf b4k, bhuge;
+	struct kt_ctx c;
+	int ret;
+
+	kt_start("noiommu-getpa");
+	kt_diag("device %s, GET_PA ABI from the %s", bdf, KT_GET_PA_SOURCE);
+	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+
+	if (kt_ctx_open(&c, bdf, false))
+		kt_bail("cannot open %s through its noiommu cdev", bdf);
+	ret = kt_buf_alloc(&b4k, BUF_4K_LEN, false);
+	if (ret)
+		kt_bail("4 KiB buffer: %s", strerror(-ret));
+	ret = kt_buf_alloc(&bhuge, BUF_HUGE_LEN, true);
+	if (ret)
+		kt_bail("hugetlbfs buffer of %lu MiB (%lu huge pages free): %s",
+			BUF_HUGE_LEN >> 20, kt_hugepages_free(), strerror(-ret));
+
+	/* Mapped before the attach: the pages are pinned when it happens. */
+	iova = IOVA_4K;
+	ret = kt_map(c.iommufd, c.ioas_id, b4k.va, b4k.len, &iova,
+		     KT_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
+	kt_check(!ret, "map %zu KiB of 4 KiB pages at iova %#" PRIx64 " before the attach: %s",
+		 b4k.len >> 10, iova, kt_errname(ret));
+	iova = IOVA_HUGE;
+	ret = kt_map(c.iommufd, c.ioas_id, bhuge.va, bhuge.len, &iova,
+		     KT_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
+	kt_check(!ret, "map %zu KiB of 2 MiB pages at iova %#" PRIx64 " before the attach: %s",
+		 bhuge.len >> 10, iova, kt_errname(ret));
+	ret = kt_attach(c.devfd, c.ioas_id, &c.hwpt_id);
+	if (!kt_check(!ret, "attach to IOAS %u: %s (pt_id %u)", c.ioas_id, kt_errname(ret),
+		      c.hwpt_id))
+		kt_bail("cannot attach");
+
+	r4k.iommufd = rhuge.iommufd = rsub.iommufd = rauto.iommufd = c.iommufd;
+	r4k.ioas = rhuge.ioas = rsub.ioas = rauto.ioas = c.ioas_id;
+	r4k.iova = IOVA_4K;
+	r4k.len = b4k.len;
+	rhuge.iova = IOVA_HUGE;
+	rhuge.len = bhuge.len;
+	if (region_load(&r4k, b4k.va) || region_load(&rhuge, bhuge.va))
+		kt_bail("cannot read pagemap");
+
+	run_region(&r4k, &seed);
+	check_huge_pages(&rhuge);
+	run_region(&rhuge, &seed);
+
+	/* The middle of a huge page, mapped after the attach. */
+	rsub.iova = IOVA_SUB;
+	rsub.len = KT_HUGE / 4;
+	ret = kt_map(c.iommufd, c.ioas_id, bhuge.va + KT_HUGE / 4, rsub.len, &rsub.iova,
+		     KT_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
+	kt_check(!ret, "map the middle %zu KiB of a huge page at iova %#" PRIx64
+		 " after the attach: %s", rsub.len >> 10, rsub.iova, kt_errname(ret));
+	if (region_load(&rsub, bhuge.va + KT_HUGE / 4))
+		kt_bail("cannot read pagemap");
+	ret = kt_get_pa(c.iommufd, c.ioas_id, rsub.iova, UINT64_MAX, &pa, &len);
+	kt_check(!ret && len == rsub.len && pa == rsub.pfns[0] * KT_PAGE,
+		 "huge-sub: the run stops at the end of the mapping: length %" PRIu64
+		 " (want %zu), PA %#" PRIx64 " (pagemap %#" PRIx64 "), %s", ret ? 0 : len,
+		 rsub.len, ret ? 0 : pa, rsub.pfns[0] * KT_PAGE, kt_errname(ret));
+	run_region(&rsub, &seed);
+
+	/* The 4 KiB buffer once more, at an IOVA of the kernel's choice. */
+	rauto.iova = 0;
+	rauto.len = 64 * KT_PAGE;
+	ret = kt_map(c.iommufd, c.ioas_id, b4k.va, rauto.len, &rauto.iova, KT_MAP_RW);
+	kt_check(!ret, "map 256 KiB again at the kernel's iova %#" PRIx64 ": %s", rauto.iova,
+		 kt_errname(ret));
+	if (region_load(&rauto, b4k.va))
+		kt_bail("cannot read pagemap");
+	kt_check(!memcmp(rauto.pfns, r4k.pfns, rauto.npages * sizeof(uint64_t)),
+		 "auto-iova: mapping the memory twice did not move it");
+	check_every_page(&rauto);
+
+	ret = kt_unmap(c.iommufd, c.ioas_id, 0, UINT64_MAX);
+	kt_check(!ret, "unmap everything: %s", kt_errname(ret));
+	ret = kt_get_pa(c.iommufd, c.ioas_id, IOVA_4K, KT_PAGE, &pa, &len);
+	kt_check(ret == -ENOENT, "GET_PA after the unmap: %s (want ENOENT)", kt_errname(ret));
+
+	kt_ctx_close(&c);
+	kt_buf_free(&b4k);
+	kt_buf_free(&bhuge);
+	return kt_finish();
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "kt-mem.h"
+
+#define KT_HUGETLBFS_MAGIC 0x958458f6
+#define PM_PRESENT (1ULL << 63)
+#define PM_PFN_MASK ((1ULL << 55) - 1)
+
+static void touch(struct kt_buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->len; i += KT_PAGE)
+		b->va[i] = (uint8_t)(i / KT_PAGE);
+}
+
+static int alloc_huge(struct kt_buf *b)
+{
+	char path[] = "/dev/hugepages/kt-XXXXXX";
+	struct statfs sfs;
+	void *va;
+	int fd, err;
+
+	if (statfs("/dev/hugepages", &sfs) || sfs.f_type != KT_HUGETLBFS_MAGIC)
+		return -ENOENT;
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (ftruncate(fd, (off_t)b->len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	va = mmap(NULL, b->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	err = va == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	b->va = va;
+	return 0;
+}
+
+int kt_buf_alloc(struct kt_buf *b, size_t len, bool huge)
+{
+	void *va;
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->len = len;
+	b->huge = huge;
+	if (huge) {
+		if (len % KT_HUGE)
+			return -EINVAL;
+		err = alloc_huge(b);
+		if (err)
+			return err;
+	} else {
+		va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (va == MAP_FAILED)
+			return -errno;
+		/* Plain 4 KiB pages even on a kernel with THP. */
+		madvise(va, len, MADV_NOHUGEPAGE);
+		b->va = va;
+	}
+	touch(b);
+	return 0;
+}
+
+void kt_buf_free(struct kt_buf *b)
+{
+	if (b->va)
+		munmap(b->va, b->len);
+	b->va = NULL;
+}
+
+int kt_pfns(const void *va, size_t len, uint64_t *pfns)
+{
+	size_t n = len / KT_PAGE, i;
+	off_t off = (off_t)((uintptr_t)va / KT_PAGE * sizeof(uint64_t));
+	ssize_t got;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	got = pread(fd, pfns, n * sizeof(uint64_t), off);
+	close(fd);
+	if (got != (ssize_t)(n * sizeof(uint64_t)))
+		return -EIO;
+	for (i = 0; i < n; i++) {
+		/* A zero PFN also means pagemap hides PFNs (no CAP_SYS_ADMIN). */
+		if (!(pfns[i] & PM_PRESENT) || !(pfns[i] & PM_PFN_MASK))
+			return -EFAULT;
+		pfns[i] &= PM_PFN_MASK;
+	}
+	return 0;
+}
+
+uint64_t kt_run_bytes(const uint64_t *pfns, size_t npages, size_t off)
+{
+	size_t i = off / KT_PAGE;
+
+	while (i + 1 < npages && pfns[i + 1] == pfns[i] + 1)
+		i++;
+	return (uint64_t)(i + 1) * KT_PAGE - off;
+}
+
+size_t kt_count_runs(const uint64_t *pfns, size_t npages, size_t *longest)
+{
+	size_t runs = 0, cur = 0, i;
+
+	*longest = 0;
+	for (i = 0; i < npages; i++) {
+		if (i && pfns[i] == pfns[i - 1] + 1) {
+			cur++;
+		} else {
+			runs++;
+			cur = 1;
+		}
+		if (cur > *longest)
+			*longest = cur;
+	}
+	return runs;
+}
+
+unsigned long kt_hugepages_free(void)
+{
+	unsigned long n = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %lu", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+uint64_t kt_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}

@@ -1,0 +1,431 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""QEMU test harness for libvfionoiommu (host side, Python 3 stdlib only).
+
+- CpioWriter: newc archives (no root needed for device nodes).
+- ConsoleScanner: finds the verdict and kernel problem reports in a console
+  log (oops, BUG, WARNING, panic, KASAN, UBSAN, lockdep, kmemleak, ...).
+- run_vm(): boots a kernel flavour with the initramfs plus a per-run cpio
+  holding the test command and the flavour's kselftests, streams and scans
+  the console, and returns a Result with a one-word failure reason.
+
+See docs/development.md for the contracts (slots, verdict lines).
+"""
+
+import os
+import queue
+import re
+import shlex
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+# --------------------------------------------------------------------------
+# cpio (newc)
+
+
+class CpioWriter:
+    """Writes a newc ("070701") cpio archive into memory."""
+
+    def __init__(self):
+        self._chunks = []
+        self._ino = 1000
+        self._dirs = set()
+
+    def _entry(self, name, mode, data=b"", nlink=1, rdev=(0, 0)):
+        name = name.lstrip("/")
+        nameb = name.encode() + b"\0"
+        self._ino += 1
+        fields = [self._ino, mode, 0, 0, nlink, 0, len(data), 0, 0,
+                  rdev[0], rdev[1], len(nameb), 0]
+        hdr = b"070701" + b"".join(b"%08X" % f for f in fields)
+        self._chunks.append(hdr + nameb)
+        self._chunks.append(b"\0" * ((4 - (len(hdr) + len(nameb)) % 4) % 4))
+        self._chunks.append(data)
+        self._chunks.append(b"\0" * ((4 - len(data) % 4) % 4))
+
+    def add_dir(self, path, mode=0o755):
+        path = "/" + path.strip("/")
+        if path == "/" or path in self._dirs:
+            return
+        self.add_dir(os.path.dirname(path))
+        self._dirs.add(path)
+        self._entry(path, stat.S_IFDIR | mode, nlink=2)
+
+    def add_file(self, path, data, mode=0o644):
+        self.add_dir(os.path.dirname("/" + path.lstrip("/")))
+        self._entry(path, stat.S_IFREG | mode, data)
+
+    def add_symlink(self, path, target):
+        self.add_dir(os.path.dirname("/" + path.lstrip("/")))
+        self._entry(path, stat.S_IFLNK | 0o777, target.encode())
+
+    def add_chardev(self, path, major, minor, mode=0o600):
+        self.add_dir(os.path.dirname("/" + path.lstrip("/")))
+        self._entry(path, stat.S_IFCHR | mode, rdev=(major, minor))
+
+    def getvalue(self):
+        self._entry("TRAILER!!!", 0)
+        data = b"".join(self._chunks)
+        return data + b"\0" * ((512 - len(data) % 512) % 512)
+
+
+# --------------------------------------------------------------------------
+# console scanning
+
+VERDICT_RE = re.compile(r"VNI-VERDICT: (PASS|FAIL rc=(-?\d+))")
+INIT_START_RE = re.compile(r"vni-init: start")
+
+# (reason, regex) in priority order: the first reason found in this order
+# is the primary failure reason; a line is classified by the first match.
+PROBLEM_PATTERNS = [
+    ("panic", re.compile(r"Kernel panic - not syncing")),
+    ("kasan", re.compile(r"\bKASAN: ")),
+    ("ubsan", re.compile(r"\bUBSAN: ")),
+    ("kmemleak", re.compile(r"unreferenced object 0x|suspected memory leak")),
+    ("lockdep", re.compile(
+        r"possible circular locking|possible recursive locking"
+        r"|inconsistent lock state|possible irq lock inversion"
+        r"|suspicious RCU usage|bad unlock balance|held lock freed"
+        r"|lock held when returning to user space|INFO: trying to register non-static key"
+        r"|INFO: lockdep|BUG: MAX_LOCKDEP|DEBUG_LOCKS_WARN_ON")),
+    ("gpf", re.compile(r"general protection fault")),
+    ("oops", re.compile(r"\bOops: |\bOops\b.*\[#\d+\]")),
+    ("bug", re.compile(r"\bBUG: |kernel BUG at ")),
+    ("info", re.compile(r"\bINFO: ")),
+    ("warning", re.compile(r"\bWARNING: ")),
+    ("call-trace", re.compile(r"Call Trace:")),
+    # QEMU itself (a device model abort, e.g. edu's DMA range check)
+    ("qemu-error", re.compile(r"^qemu: hardware error|^qemu-system-\S+: .*(error|Error)")),
+]
+
+# Normal lines that contain one of the words above. Keep this list short
+# and specific; each entry is a regex searched in the line.
+BENIGN_PATTERNS = [
+    # CPU vulnerability notes printed under TCG with -cpu max.
+    re.compile(r"(RETBleed|Spectre V2|MDS|MMIO Stale Data|TAA|SRBDS|GDS|RFDS|ITS|"
+               r"Speculative Store Bypass|Spectre V1|L1TF|BHI|SRSO)\s*: WARNING: "),
+]
+
+REASON_ORDER = [r for r, _ in PROBLEM_PATTERNS if r != "qemu-error"] + [
+    "timeout", "fail-verdict", "no-verdict", "qemu-error"]
+
+
+def classify_line(line):
+    """Returns the problem reason for one console line, or None."""
+    for benign in BENIGN_PATTERNS:
+        if benign.search(line):
+            return None
+    for reason, rx in PROBLEM_PATTERNS:
+        if rx.search(line):
+            return reason
+    return None
+
+
+class ConsoleScanner:
+    def __init__(self):
+        self.findings = []          # (reason, line number, line)
+        self.verdict = None         # "PASS" or "FAIL"
+        self.rc = None
+        self.verdict_line = None
+        self.init_started = False
+        self.nlines = 0
+
+    def feed(self, line):
+        self.nlines += 1
+        if not self.init_started and INIT_START_RE.search(line):
+            self.init_started = True
+        m = VERDICT_RE.search(line)
+        if m and self.verdict is None:
+            self.verdict_line = self.nlines
+            if m.group(1) == "PASS":
+                self.verdict = "PASS"
+                self.rc = 0
+            else:
+                self.verdict = "FAIL"
+                self.rc = int(m.group(2))
+            return
+        reason = classify_line(line)
+        if reason:
+            self.findings.append((reason, self.nlines, line.strip()))
+
+    def feed_text(self, text):
+        for line in text.splitlines():
+            self.feed(line)
+        return self
+
+    def reasons(self, timed_out=False, qemu_rc=0):
+        """All failure reasons, primary first, each with a detail string."""
+        found = {}
+        for reason, n, line in self.findings:
+            found.setdefault(reason, "line %d: %s" % (n, line))
+        if timed_out and self.verdict is None:
+            found["timeout"] = "no verdict before the timeout"
+        if self.verdict == "FAIL":
+            found["fail-verdict"] = "guest command exited with rc=%d" % self.rc
+        if self.verdict is None and not timed_out:
+            if qemu_rc not in (0, None):
+                found.setdefault("qemu-error", "QEMU exited with status %s" % qemu_rc)
+            else:
+                found["no-verdict"] = "the guest stopped without printing a verdict"
+        return [(r, found[r]) for r in REASON_ORDER if r in found]
+
+
+# --------------------------------------------------------------------------
+# running a VM
+
+EDU_SLOTS = ["04.0", "05.0"]
+NVME_SLOT = "06.0"
+
+
+class Result:
+    def __init__(self):
+        self.ok = False
+        self.reason = None
+        self.detail = ""
+        self.all_reasons = []
+        self.log_path = None
+        self.boot_to_verdict = None
+        self.elapsed = None
+        self.initramfs_size = 0
+        self.scanner = None
+
+
+def _emit(out, text):
+    if out is not None:
+        out.write(text)
+        out.flush()
+
+
+def build_run_cpio(cmd, kernel_dir):
+    """Per-run archive: /run-test.sh and /selftests/* of the flavour."""
+    cp = CpioWriter()
+    cp.add_file("/run-test.sh", ("#!/bin/sh\n# generated by run-vm-test\n%s\n" % cmd).encode(),
+                0o755)
+    sdir = os.path.join(kernel_dir, "selftests")
+    names = []
+    if os.path.isdir(sdir):
+        cp.add_dir("/selftests")
+        for name in sorted(os.listdir(sdir)):
+            p = os.path.join(sdir, name)
+            if os.path.isfile(p):
+                with open(p, "rb") as f:
+                    cp.add_file("/selftests/" + name, f.read(), 0o755)
+                names.append(name)
+    return cp.getvalue(), names
+
+
+def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir):
+    accel = os.environ.get("VNI_VM_ACCEL", "tcg")
+    if accel == "kvm":
+        accel_args = ["-accel", "kvm", "-cpu", "host"]
+    elif accel == "tcg":
+        accel_args = ["-accel", "tcg", "-cpu", "max"]
+    else:
+        raise ValueError("VNI_VM_ACCEL must be tcg or kvm, not %r" % accel)
+    qemu = os.environ.get("VNI_QEMU", "qemu-system-x86_64")
+    cmd = [qemu, "-machine", "pc"] + accel_args + [
+        "-m", str(memory), "-smp", str(smp),
+        "-nographic", "-no-reboot", "-vga", "none", "-nic", "none",
+        "-kernel", os.path.join(kernel_dir, "bzImage"),
+        "-initrd", initrd,
+        "-append", append,
+    ]
+    nedu = 0
+    nnvme = 0
+    for dev in devices:
+        if dev == "edu":
+            if nedu >= len(EDU_SLOTS):
+                raise ValueError("at most %d edu devices" % len(EDU_SLOTS))
+            cmd += ["-device", "edu,dma_mask=0xffffffffffffffff,addr=%s" % EDU_SLOTS[nedu]]
+            nedu += 1
+        elif dev == "nvme":
+            if nnvme >= 1:
+                raise ValueError("at most one nvme device")
+            img = os.path.join(tmpdir, "nvme0.img")
+            with open(img, "wb") as f:
+                f.truncate(64 << 20)
+            cmd += ["-drive", "file=%s,if=none,id=nvm0,format=raw" % img,
+                    "-device", "nvme,serial=vni0001,drive=nvm0,addr=%s" % NVME_SLOT]
+            nnvme += 1
+        else:
+            raise ValueError("unknown device %r (edu, nvme)" % dev)
+    return cmd
+
+
+def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
+           hugepages=0, memory=1024, smp=2, extra_append="", grace=30, out=sys.stdout):
+    res = Result()
+    res.log_path = log_path
+    t0 = time.monotonic()
+    bz = os.path.join(kernel_dir, "bzImage")
+    if not os.path.isfile(bz):
+        res.reason = "no-kernel"
+        flavour = os.path.basename(os.path.normpath(kernel_dir))
+        res.detail = ("%s not found: build the flavour first "
+                      "(scripts/build-kernel.sh %s --kernels %s)"
+                      % (bz, flavour, os.path.dirname(os.path.normpath(kernel_dir))))
+        res.all_reasons = [(res.reason, res.detail)]
+        return res
+    with open(initramfs, "rb") as f:
+        base = f.read()
+    run_cpio, selftests = build_run_cpio(cmd, kernel_dir)
+    initrd_data = base + b"\0" * ((4 - len(base) % 4) % 4) + run_cpio
+    res.initramfs_size = len(initrd_data)
+
+    append = "console=ttyS0 panic=-1 rdinit=/init"
+    if hugepages:
+        append += " hugepagesz=2M hugepages=%d" % hugepages
+    if extra_append:
+        append += " " + extra_append
+
+    log = open(log_path, "w", encoding="utf-8", errors="replace") if log_path else None
+    scanner = ConsoleScanner()
+    res.scanner = scanner
+    timed_out = False
+    qemu_rc = None
+    with tempfile.TemporaryDirectory(prefix="vni-vm-") as tmpdir:
+        initrd = os.path.join(tmpdir, "initrd.img")
+        with open(initrd, "wb") as f:
+            f.write(initrd_data)
+        qcmd = qemu_command(kernel_dir, initrd, list(devices), memory, smp, append, tmpdir)
+        header = ("run-vm-test: kernel %s, initramfs %s (%d KiB with the per-run cpio; "
+                  "selftests: %s), devices: %s, timeout %d s\n"
+                  "run-vm-test: guest command: %s\n"
+                  "run-vm-test: %s\n" % (
+                      kernel_dir, initramfs, len(initrd_data) // 1024,
+                      " ".join(selftests) or "none", ",".join(devices) or "none",
+                      timeout, cmd, " ".join(shlex.quote(a) for a in qcmd)))
+        _emit(out, header)
+        if log:
+            log.write(header)
+        proc = subprocess.Popen(qcmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        lines = queue.Queue()
+
+        def reader():
+            for raw in iter(proc.stdout.readline, b""):
+                lines.put(raw)
+            lines.put(None)
+
+        th = threading.Thread(target=reader, daemon=True)
+        th.start()
+        deadline = t0 + timeout
+        eof = False
+        while not eof:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            try:
+                raw = lines.get(timeout=min(1.0, deadline - now))
+            except queue.Empty:
+                continue
+            if raw is None:
+                eof = True
+                break
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n").replace("\r", "")
+            if log:
+                log.write(line + "\n")
+                log.flush()
+            _emit(out, line + "\n")
+            had_verdict = scanner.verdict is not None
+            scanner.feed(line)
+            if not had_verdict and scanner.verdict is not None:
+                res.boot_to_verdict = time.monotonic() - t0
+                deadline = min(deadline, time.monotonic() + grace)
+        if not eof:
+            if scanner.verdict is None:
+                timed_out = True
+                msg = "run-vm-test: timeout after %d s: killing QEMU\n" % timeout
+            else:
+                msg = ("run-vm-test: note: the guest did not power off within %d s "
+                       "after its verdict: killing QEMU\n" % grace)
+            _emit(out, msg)
+            if log:
+                log.write(msg)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            qemu_rc = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            qemu_rc = proc.wait()
+        th.join(timeout=5)
+        if timed_out or (scanner.verdict is not None and not eof):
+            qemu_rc = None  # killed by us
+    res.elapsed = time.monotonic() - t0
+    res.all_reasons = scanner.reasons(timed_out=timed_out, qemu_rc=qemu_rc)
+    if res.all_reasons:
+        res.reason, res.detail = res.all_reasons[0]
+    else:
+        res.ok = True
+    if log:
+        log.close()
+    return res
+
+
+def format_result(res, name):
+    times = []
+    if res.boot_to_verdict is not None:
+        times.append("boot-to-verdict %.1f s" % res.boot_to_verdict)
+    if res.elapsed is not None:
+        times.append("total %.1f s" % res.elapsed)
+    if res.initramfs_size:
+        times.append("initramfs %d KiB" % (res.initramfs_size // 1024))
+    t = ", ".join(times)
+    if res.ok:
+        return "run-vm-test: PASS %s (%s)" % (name, t)
+    others = ", ".join(r for r, _ in res.all_reasons[1:])
+    s = "run-vm-test: FAIL reason=%s: %s" % (res.reason, res.detail)
+    if others:
+        s += " [also: %s]" % others
+    if res.log_path and os.path.exists(res.log_path):
+        s += " (console log: %s)" % res.log_path
+    if t:
+        s += " (%s)" % t
+    return s
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(
+        prog="run-vm-test",
+        description="Boot a kernel flavour under QEMU with the test initramfs, "
+                    "run a guest command and check the verdict and the console.")
+    ap.add_argument("--kernel-dir", required=True, help="<kernels>/<flavour>")
+    ap.add_argument("--initramfs", required=True)
+    ap.add_argument("--cmd", required=True, help="guest shell command (exit 0 = pass)")
+    ap.add_argument("--devices", default="", help="comma list of edu,nvme")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds (default 300)")
+    ap.add_argument("--log-dir", default=".", help="where the console log is kept")
+    ap.add_argument("--name", default=None, help="test name (log file name)")
+    ap.add_argument("--hugepages", type=int, default=0, help="2 MiB pages reserved at boot")
+    ap.add_argument("--memory", type=int, default=1024, help="guest RAM in MiB")
+    ap.add_argument("--smp", type=int, default=2)
+    ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--grace", type=int, default=30,
+                    help="seconds to wait for power-off after the verdict")
+    ap.add_argument("--quiet", action="store_true", help="do not echo the console")
+    a = ap.parse_args(argv)
+    devices = [d for d in a.devices.split(",") if d.strip()]
+    name = a.name or "vm-test"
+    safe = re.sub(r"[^A-Za-z0-9_.@+-]", "_", name)
+    os.makedirs(a.log_dir, exist_ok=True)
+    log_path = os.path.abspath(os.path.join(a.log_dir, safe + ".console.log"))
+    try:
+        res = run_vm(a.kernel_dir, a.initramfs, a.cmd, devices=devices, timeout=a.timeout,
+                     log_path=log_path, hugepages=a.hugepages, memory=a.memory, smp=a.smp,
+                     extra_append=a.append, grace=a.grace,
+                     out=None if a.quiet else sys.stdout)
+    except (OSError, ValueError) as e:
+        print("run-vm-test: FAIL reason=harness-error: %s" % e)
+        return 1
+    print(format_result(res, name))
+    sys.stdout.flush()
+    return 0 if res.ok else 1
+

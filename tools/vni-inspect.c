@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vni-inspect - open a no-IOMMU device through the library and describe it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define CFG_STD 256
+#define CFG_MAX 4096
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: %s [OPTION]... BDF\n"
+"Open a VFIO no-IOMMU PCI device through libvfionoiommu and describe it.\n"
+"\n"
+"Prints, in this order:\n"
+"  - the device: IDs, class, vfio cdev, iommufd device and IOAS IDs, VFIO flags;\n"
+"  - its VFIO regions: index, name, size, flags (read, write, mmap), offset in\n"
+"    the device file;\n"
+"  - its interrupts: vectors per type (INTx, MSI, MSI-X) and their flags;\n"
+"  - the first 64 bytes of config space, as a hex dump and decoded: IDs,\n"
+"    command and status registers, class, header type, BARs, subsystem,\n"
+"    interrupt pin;\n"
+"  - the capability list (and the extended capabilities of PCIe devices).\n"
+"Config space is read through VFIO, which virtualizes some fields.\n"
+"\n"
+"The device must be bound to vfio-pci in no-IOMMU mode (see vni-bind) and the\n"
+"caller needs CAP_SYS_RAWIO (root). Opening the device does not change it,\n"
+"but while vni-inspect runs nobody else can open it.\n"
+"\n"
+"Options:\n"
+"  -x, --hexdump=N   dump N bytes of config space instead of 64 (up to 4096)\n"
+"  -v, --verbose     print the library's log messages on stderr (twice: debug)\n"
+"  -h, --help        print this help and exit\n"
+"  -V, --version     print the version and exit\n"
+"\n"
+"Exit status: 0 success, 1 failure (the message says what to do), 2 usage error.\n"
+"\n"
+"Example:\n"
+"  %s 0000:00:04.0\n",
+		vt_prog(), vt_prog());
+}
+
+static const struct option long_opts[] = {
+	{ "hexdump", required_argument, NULL, 'x' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *region_name(unsigned int index, char *buf, size_t len)
+{
+	static const char *const names[] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4",
+					     "BAR5", "ROM", "CONFIG", "VGA" };
+
+	if (index < VT_ARRAY_SIZE(names))
+		return names[index];
+	snprintf(buf, len, "dev-%u", index);
+	return buf;
+}
+
+static const char *cap_name(unsigned int id)
+{
+	static const char *const names[] = {
+		[0x01] = "Power Management", [0x02] = "AGP", [0x03] = "VPD",
+		[0x04] = "Slot ID", [0x05] = "MSI", [0x06] = "CompactPCI Hot Swap",
+		[0x07] = "PCI-X", [0x08] = "HyperTransport", [0x09] = "Vendor Specific",
+		[0x0a] = "Debug Port", [0x0b] = "CompactPCI CRC", [0x0c] = "PCI Hot-Plug",
+		[0x0d] = "Bridge Subsystem ID", [0x0e] = "AGP 8x", [0x0f] = "Secure Device",
+		[0x10] = "PCI Express", [0x11] = "MSI-X", [0x12] = "SATA",
+		[0x13] = "Advanced Features", [0x14] = "Enhanced Allocation",
+		[0x15] = "Flattening Portal Bridge",
+	};
+
+	return id < VT_ARRAY_SIZE(names) && names[id] ? names[id] : "unknown";
+}
+
+static const char *ext_cap_name(unsigned int id)
+{
+	static const char *const names[] = {
+		[0x01] = "Advanced Error Reporting", [0x02] = "Virtual Channel",
+		[0x03] = "Device Serial Number", [0x04] = "Power Budgeting",
+		[0x05] = "Root Complex Link Declaration", [0x06] = "Root Complex Internal Link",
+		[0x07] = "Root Complex Event Collector", [0x08] = "Multi-Function VC",
+		[0x09] = "Virtual Channel (MFVC)", [0x0a] = "RCRB Header",
+		[0x0b] = "Vendor Specific", [0x0c] = "Configuration Access Correlation",
+		[0x0d] = "Access Control Services", [0x0e] = "Alternative Routing-ID",
+		[0x0f] = "Address Translation Services", [0x10] = "SR-IOV",
+		[0x11] = "MR-IOV", [0x12] = "Multicast", [0x13] = "Page Request",
+		[0x15] = "Resizable BAR", [0x16] = "Dynamic Power Allocation",
+		[0x17] = "TPH Requester", [0x18] = "Latency Tolerance Reporting",
+		[0x19] = "Secondary PCI Express", [0x1a] = "PMUX",
+		[0x1b] = "PASID", [0x1c] = "LN Requester", [0x1d] = "Downstream Port Containment",
+		[0x1e] = "L1 PM Substates", [0x1f] = "Precision Time Measurement",
+		[0x23] = "Designated Vendor Specific", [0x25] = "Data Link Feature",
+		[0x26] = "Physical Layer 16 GT/s", [0x27] = "Lane Margining",
+		[0x2a] = "Physical Layer 32 GT/s",
+	};
+
+	return id < VT_ARRAY_SIZE(names) && names[id] ? names[id] : "unknown";
+}
+
+static uint16_t rd16(const uint8_t *c, unsigned int off)
+{
+	return (uint16_t)(c[off] | c[off + 1] << 8);
+}
+
+static uint32_t rd32(const uint8_t *c, unsigned int off)
+{
+	return (uint32_t)c[off] | (uint32_t)c[off + 1] << 8 | (uint32_t)c[off + 2] << 16 |
+	       (uint32_t)c[off + 3] << 24;
+}
+
+static void hexdump(const uint8_t *c, size_t len)
+{
+	for (size_t i = 0; i < len; i += 16) {
+		printf("  %03zx:", i);
+		for (size_t k = i; k < i + 16 && k < len; k++)
+			printf(" %02x", c[k]);
+		printf("\n");
+	}
+}
+
+static void print_device(struct vni_ctx *ctx, struct vni_device *dev,
+			 const struct vni_device_info *di)
+{
+	static const char *const vfio_flags[] = { "reset", "pci", "platform", "amba",
+						  "ccw", "ap", "fsl-mc", "caps", "cdx" };
+	uint32_t ioas = 0;
+	char flags[128];
+
+	vni_ctx_ioas_id(ctx, &ioas);
+	printf("device %s: %04x:%04x, class %06x (%s)\n", vni_device_bdf(dev), di->vendor,
+	       di->device, di->class_code, vt_pci_class_name(di->class_code));
+	printf("  cdev:       %s\n", di->cdev_path);
+	printf("  iommufd:    device object %" PRIu32 " attached to IOAS %" PRIu32 "\n",
+	       di->dev_id, ioas);
+	printf("  vfio flags: 0x%" PRIx32 " (%s)\n", di->vfio_flags,
+	       vt_format_flags(di->vfio_flags, vfio_flags, VT_ARRAY_SIZE(vfio_flags), flags,
+			       sizeof(flags)));
+}
+
+/* Returns the size of the config region (0 if unknown). */
+static uint64_t print_regions(struct vni_device *dev, const struct vni_device_info *di)
+{
+	static const char *const rflags[] = { "read", "write", "mmap", "caps" };
+	uint64_t cfg_size = 0;
+
+	printf("regions: %" PRIu32 "\n", di->num_regions);
+	printf("  %-5s  %-6s  %-18s  %-9s  %-17s  %s\n", "INDEX", "NAME", "SIZE", "", "FLAGS",
+	       "OFFSET");
+	for (uint32_t i = 0; i < di->num_regions; i++) {
+		struct vni_region_info ri;
+		char nbuf[16], sz[32], fl[64];
+		int ret = vni_device_region_info(dev, i, &ri);
+
+		if (ret < 0) {
+			printf("  %-5" PRIu32 "  %-6s  (unavailable: %s)\n", i,
+			       region_name(i, nbuf, sizeof(nbuf)), vni_strerror_last());
+			continue;
+		}
+		if (i == VNI_REGION_CONFIG)
+			cfg_size = ri.size;
+		if (ri.size == 0) {
+			printf("  %-5" PRIu32 "  %-6s  %-18s  %-9s  %-17s  -\n", i,
+			       region_name(i, nbuf, sizeof(nbuf)), "0", "(absent)", "-");
+			continue;
+		}
+		printf("  %-5" PRIu32 "  %-6s  0x%-16" PRIx64 "  %-9s  %-17s  0x%" PRIx64 "\n",
+		       i, region_name(i, nbuf, sizeof(nbuf)), ri.size,
+		       vt_format_size(ri.size, sz, sizeof(sz)),
+		       vt_format_flags(ri.flags, rflags, VT_ARRAY_SIZE(rflags), fl, sizeof(fl)),
+		       ri.offset);
+	}
+	return cfg_size;
+}
+
+static void print_irqs(struct vni_device *dev)
+{
+	static const char *const types[] = { "INTx", "MSI", "MSI-X" };
+	static const char *const iflags[] = { "eventfd", "maskable", "automasked",
+					      "noresize" };
+
+	printf("interrupts:\n");
+	for (unsigned int t = VNI_IRQ_INTX; t <= VNI_IRQ_MSIX; t++) {
+		struct vni_irq_info ii;
+		char fl[96];
+
+		if (vni_device_irq_info(dev, (enum vni_irq_type)t, &ii) < 0) {
+			printf("  %-6s (unavailable: %s)\n", types[t], vni_strerror_last());
+			continue;
+		}
+		printf("  %-6s %3" PRIu32 " vector(s)  %s\n", types[t], ii.count,
+		       ii.count ? vt_format_flags(ii.flags, iflags, VT_ARRAY_SIZE(iflags), fl,
+						  sizeof(fl))
+				: "-");
+	}
+}
+
+static void print_bars(const uint8_t *c)
+{
+	for (unsigned int i = 0; i < 6; i++) {
+		uint32_t lo = rd32(c, 0x10 + 4 * i);
+
+		if (lo & 1) {
+			printf("  BAR%u        I/O ports at 0x%" PRIx32 "\n", i, lo & ~(uint32_t)3);
+			continue;
+		}
+		if (((lo >> 1) & 3) == 2 && i < 5) {
+			uint64_t addr = ((uint64_t)rd32(c, 0x10 + 4 * (i + 1)) << 32) |
+					(lo & ~(uint32_t)0xf);
+
+			printf("  BAR%u        memory at 0x%" PRIx64 " (64-bit, %s)\n", i, addr,
+			       lo & 8 ? "prefetchable" : "non-prefetchable");
+			printf("  BAR%u        upper half of BAR%u\n", i + 1, i);
+			i++;
+			continue;
+		}
+		if (lo == 0)
+			printf("  BAR%u        unused\n", i);
+		else
+			printf("  BAR%u        memory at 0x%" PRIx32 " (32-bit, %s)\n", i,
+			       lo & ~(uint32_t)0xf, lo & 8 ? "prefetchable" : "non-prefetchable");
+	}
+}
+
+static void print_header(const uint8_t *c)
+{
+	static const char *const cmd_bits[] = {
+		"io", "memory", "bus-master", "special-cycles", "mwi", "vga-snoop",
+		"parity-error", NULL, "serr", "fast-b2b", "intx-disable" };
+	static const char *const sts_bits[] = {
+		NULL, NULL, NULL, "intx-status", "cap-list", "66mhz", NULL, "fast-b2b",
+		"master-parity-error", NULL, NULL, "sig-target-abort", "rcv-target-abort",
+		"rcv-master-abort", "sig-system-error", "parity-error" };
+	uint16_t cmd = rd16(c, 0x04), sts = rd16(c, 0x06);
+	uint8_t htype = c[0x0e];
+	char buf[256];
+
+	printf("  vendor      %04x\n", rd16(c, 0x00));
+	printf("  device      %04x\n", rd16(c, 0x02));
+	printf("  command     0x%04x (%s)\n", cmd,
+	       vt_format_flags(cmd, cmd_bits, VT_ARRAY_SIZE(cmd_bits), buf, sizeof(buf)));
+	/* status bits 9-10 are DEVSEL timing, not flags */
+	printf("  status      0x%04x (%s; devsel %s)\n", sts,
+	       vt_format_flags(sts & ~0x0600u, sts_bits, VT_ARRAY_SIZE(sts_bits), buf,
+			       sizeof(buf)),
+	       ((sts >> 9) & 3) == 0 ? "fast" : ((sts >> 9) & 3) == 1 ? "medium" : "slow");
+	printf("  revision    0x%02x\n", c[0x08]);
+	printf("  class       %02x%02x%02x (%s, subclass %02x, prog-if %02x)\n", c[0x0b],
+	       c[0x0a], c[0x09], vt_pci_class_name((uint32_t)c[0x0b] << 16), c[0x0a], c[0x09]);
+	printf("  header type 0x%02x (%s%s)\n", htype,
+	       (htype & 0x7f) == 0 ? "normal" : (htype & 0x7f) == 1 ? "PCI bridge" :
+	       (htype & 0x7f) == 2 ? "CardBus bridge" : "unknown",
+	       htype & 0x80 ? ", multi-function" : "");
+	printf("  cache line  %u bytes, latency timer %u, BIST 0x%02x\n", c[0x0c] * 4u,
+	       c[0x0d], c[0x0f]);
+	if ((htype & 0x7f) != 0) {
+		printf("  (not a normal header: BARs and subsystem not decoded)\n");
+		return;
+	}
+	print_bars(c);
+	printf("  subsystem   %04x:%04x\n", rd16(c, 0x2c), rd16(c, 0x2e));
+	printf("  ROM BAR     0x%08" PRIx32 "%s\n", rd32(c, 0x30),
+	       rd32(c, 0x30) & 1 ? " (enabled)" : "");
+	printf("  cap pointer 0x%02x\n", c[0x34]);
+	printf("  interrupt   line %u, pin %s\n", c[0x3c],
+	       c[0x3d] == 0 ? "none" : c[0x3d] == 1 ? "A" : c[0x3d] == 2 ? "B" :
+	       c[0x3d] == 3 ? "C" : c[0x3d] == 4 ? "D" : "?");
+}
+
+static void print_cap_detail(const uint8_t *c, unsigned int pos, unsigned int id,
+			     size_t len)
+{
+	if (pos + 12 > len)
+		return;
+	switch (id) {
+	case 0x01: {
+		uint16_t pmc = rd16(c, pos + 2), pmcsr = rd16(c, pos + 4);
+
+		printf(": version %u, state D%u", pmc & 7u, pmcsr & 3u);
+		break;
+	}
+	case 0x05: {
+		uint16_t ctl = rd16(c, pos + 2);
+
+		printf(": %s, %u vector(s) capable", ctl & 1 ? "enabled" : "disabled",
+		       1u << ((ctl >> 1) & 7));
+		if (ctl & 1)
+			printf(", %u in use", 1u << ((ctl >> 4) & 7));
+		printf(", %s%s", ctl & 0x80 ? "64-bit" : "32-bit",
+		       ctl & 0x100 ? ", per-vector masking" : "");
+		break;
+	}
+	case 0x10: {
+		static const char *const types[] = {
+			"endpoint", "legacy endpoint", NULL, NULL, "root port",
+			"upstream port", "downstream port", "PCIe-to-PCI bridge",
+			"PCI-to-PCIe bridge", "root complex integrated endpoint",
+			"root complex event collector" };
+		uint16_t caps = rd16(c, pos + 2);
+		unsigned int t = (caps >> 4) & 0xf;
+
+		printf(": version %u, %s", caps & 0xfu,
+		       t < VT_ARRAY_SIZE(types) && types[t] ? types[t] : "unknown type");
+		break;
+	}
+	case 0x11: {
+		uint16_t ctl = rd16(c, pos + 2);
+		uint32_t table = rd32(c, pos + 4), pba = rd32(c, pos + 8);
+
+		printf(": %s%s, %u vector(s), table BAR%u+0x%" PRIx32 ", PBA BAR%u+0x%" PRIx32,
+		       ctl & 0x8000 ? "enabled" : "disabled", ctl & 0x4000 ? " (masked)" : "",
+		       (ctl & 0x7ffu) + 1, table & 7u, table & ~(uint32_t)7, pba & 7u,
+		       pba & ~(uint32_t)7);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void print_caps(const uint8_t *c, size_t len)
+{
+	unsigned int pos, count = 0;
+
+	printf("capabilities:\n");
+	if (!(rd16(c, 0x06) & 0x10)) {
+		printf("  none (status register has no capability list)\n");
+		return;
+	}
+	pos = c[0x34] & ~3u;
+	while (pos >= 0x40 && pos + 2 <= len && pos < CFG_STD) {
+		unsigned int id = c[pos];
+
+		if (++count > 48) {
+			printf("  ... the list loops: stopped\n");
+			break;
+		}
+		printf("  [0x%02x] 0x%02x %s", pos, id, cap_name(id));
+		print_cap_detail(c, pos, id, len);
+		printf("\n");
+		pos = c[pos + 1] & ~3u;
+	}
+	if (count == 0)
+		printf("  none\n");
+
+	if (len <= CFG_STD)
+		return;
+	pos = 0x100;
+	count = 0;
+	printf("extended capabilities:\n");
+	while (pos >= 0x100 && pos + 4 <= len) {
+		uint32_t hdr = rd32(c, pos);
+
+		if (hdr == 0 || hdr == 0xffffffff) {
+			if (count == 0)
+				printf("  none\n");
+			break;
+		}
+		if (++count > 96) {
+			printf("  ... the list loops: stopped\n");
+			break;
+		}
+		printf("  [0x%03x] 0x%04" PRIx32 " %s (version %" PRIu32 ")\n", pos,
+		       hdr & 0xffff, ext_cap_name(hdr & 0xffff), (hdr >> 16) & 0xf);
+		pos = (hdr >> 20) & ~3u;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	struct vni_device_info di;
+	char bdf[VNI_PCI_ADDR_STRLEN];
+	uint64_t dump = 64, cfg_size;
+	uint8_t *cfg = NULL;
+	size_t cfg_len;
+	int verbose = 0, ret, c, rc = VT_EXIT_FAIL;
+
+	vt_set_prog(argv[0], "vni-inspect");
+	while ((c = getopt_long(argc, argv, "x:vhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'x':
+			if (vt_parse_size(optarg, &dump) < 0 || dump == 0 || dump > CFG_MAX)
+				return vt_usage_err("--hexdump: \"%s\" is not a byte count 1..%d",
+						    optarg, CFG_MAX);
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return VT_EXIT_OK;
+		case 'V':
+			printf("%s (libvfionoiommu) %s\n", vt_prog(), vni_version());
+			return VT_EXIT_OK;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", vt_prog());
+			return VT_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return vt_usage_err("missing BDF (the PCI address, e.g. 0000:00:04.0; "
+				    "vni-list shows them)");
+	if (optind + 1 < argc)
+		return vt_usage_err("one BDF at a time (unexpected \"%s\")", argv[optind + 1]);
+	if (vt_parse_bdf(argv[optind], bdf, sizeof(bdf)) < 0)
+		return vt_usage_err("\"%s\" is not a PCI address (DDDD:BB:DD.F or BB:DD.F)",
+				    argv[optind]);
+	vt_setup_logging(verbose);
+
+	ret = vni_ctx_new(&ctx, 0);
+	if (ret < 0)
+		return vt_lib_err(ret, "cannot create a context");
+	ret = vni_device_open(ctx, bdf, &dev);
+	if (ret < 0) {
+		vt_lib_err(ret, "cannot open %s", bdf);
+		goto out;
+	}
+	ret = vni_device_get_info(dev, &di);
+	if (ret < 0) {
+		vt_lib_err(ret, "cannot get the device info of %s", bdf);
+		goto out;
+	}
+
+	print_device(ctx, dev, &di);
+	cfg_size = print_regions(dev, &di);
+	print_irqs(dev);
+
+	cfg_len = cfg_size ? (size_t)(cfg_size < CFG_MAX ? cfg_size : CFG_MAX) : CFG_STD;
+	cfg = calloc(1, CFG_MAX);
+	if (!cfg) {
+		vt_err("out of memory");
+		goto out;
+	}
+	ret = vni_device_config_read(dev, 0, cfg, cfg_len);
+	if (ret < 0 && cfg_len > CFG_STD) {
+		cfg_len = CFG_STD;
+		ret = vni_device_config_read(dev, 0, cfg, cfg_len);
+	}
+	if (ret < 0) {
+		vt_lib_err(ret, "cannot read the config space of %s", bdf);
+		goto out;
+	}
+	if (dump > cfg_len)
+		dump = cfg_len;
+	printf("config space (%zu bytes; first %" PRIu64 " shown):\n", cfg_len, dump);
+	hexdump(cfg, (size_t)dump);
+	print_header(cfg);
+	print_caps(cfg, cfg_len);
+	rc = VT_EXIT_OK;
+out:
+	free(cfg);
+	if (dev)
+		vni_device_close(&dev);
+	if (ctx)
+		vni_ctx_destroy(&ctx);
+	if (rc == VT_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {
+		vt_err("write error on standard output");
+		rc = VT_EXIT_FAIL;
+	}
+	return rc;
+}
