@@ -71,9 +71,6 @@ err_mutex:
 	return ret;
 }
 
-/* dma.c */
-void vnip_dma_release_all(struct vni_ctx *ctx);
-
 int vni_ctx_destroy(struct vni_ctx **ctxp)
 {
 	struct iommu_destroy destroy;

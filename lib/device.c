@@ -64,6 +64,20 @@ static bool has_cap_sys_rawio(int *err)
 	return data[VNIP_CAP_SYS_RAWIO / 32].effective & (1u << (VNIP_CAP_SYS_RAWIO % 32));
 }
 
+/* Is the device in an IOMMU group named "vfio-noiommu" (vfio's fake group
+ * for no-IOMMU devices, VFIO_GROUP=y)? */
+static bool in_noiommu_group(const char *bdf)
+{
+	char path[512], grp[64], name[64];
+
+	snprintf(path, sizeof(path), "%s/%s/iommu_group", VNIP_SYSFS_PCI, bdf);
+	if (vnip_readlink_base(path, grp, sizeof(grp)) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/name", grp);
+	return vnip_read_file(path, name, sizeof(name)) > 0 &&
+	       strcmp(name, "vfio-noiommu") == 0;
+}
+
 /* All the checks that need no privileges, each with advice. Fills cdev. */
 static int preflight(const char *bdf, char *cdev, size_t cdev_len)
 {
@@ -120,12 +134,36 @@ static int preflight(const char *bdf, char *cdev, size_t cdev_len)
 				"libvfionoiommu 6.12 patches)", bdf, path);
 	if (ret < 0)
 		return vnip_err(ret, "cannot list %s", path);
+	if (strncmp(buf, "noiommu-", 8) != 0 && in_noiommu_group(bdf))
+		return vnip_err(-ENOENT,
+				"%s is a no-IOMMU device (IOMMU group \"vfio-noiommu\") but "
+				"its vfio cdev %s is not a no-IOMMU cdev: the kernel lacks "
+				"no-IOMMU cdev support (needs CONFIG_VFIO_DEVICE_CDEV=y and "
+				"Linux 7.3 or the libvfionoiommu 6.12 patches; only the "
+				"legacy group interface is available)", bdf, buf);
 	if (strncmp(buf, "noiommu-", 8) != 0)
 		return vnip_err(-EOPNOTSUPP,
 				"%s is behind a real IOMMU (cdev %s): this library version "
 				"supports only no-IOMMU devices", bdf, buf);
 	if ((size_t)snprintf(cdev, cdev_len, "%s/%s", VNIP_DEV_VFIO_DEVICES, buf) >= cdev_len)
 		return vnip_err(-ENAMETOOLONG, "cdev name %s too long", buf);
+	ret = vnip_cdev_node_check(bdf, buf);
+	if (ret == -ENOENT)
+		return vnip_err(-ENOENT,
+				"%s has the vfio cdev %s in sysfs but the device node %s is "
+				"missing: /dev is not devtmpfs (mount -t devtmpfs devtmpfs "
+				"/dev) or udev/mdev has not created it yet; the node is a "
+				"character device with the numbers in %s/%s/vfio-dev/%s/dev",
+				bdf, buf, cdev, VNIP_SYSFS_PCI, bdf, buf);
+	if (ret == -ENOTTY)
+		return vnip_err(-ENODEV, "%s is not a character device: remove it and let "
+				"devtmpfs or udev create the vfio cdev node of %s", cdev, bdf);
+	if (ret == -ESTALE)
+		return vnip_err(-ENODEV, "%s has other device numbers than %s/%s/vfio-dev/%s/dev "
+				"(a stale node in a static /dev?): recreate it or mount "
+				"devtmpfs on /dev", cdev, VNIP_SYSFS_PCI, bdf, buf);
+	if (ret < 0)
+		return vnip_err(ret, "cannot stat the vfio cdev node %s of %s", cdev, bdf);
 
 	if (!has_cap_sys_rawio(&ret)) {
 		if (ret < 0)
@@ -305,6 +343,19 @@ int vni_device_open(struct vni_ctx *ctx, const char *bdf, struct vni_device **de
 	dev->device = (uint16_t)(id >> 16);
 	dev->class_code = cls >> 8;
 
+	if (!ctx->devices) {
+		/* First device of the context: the kernel has just created the
+		 * no-IOMMU page table and pinned the existing mappings again,
+		 * maybe at other physical addresses. */
+		ret = vnip_dma_revalidate(ctx);
+		if (ret < 0) {
+			ret = vnip_err(ret, "%s: cannot translate the context's existing "
+				       "DMA mappings again after attaching: %s", canon,
+				       vni_strerror_last());
+			goto err;
+		}
+	}
+
 	dev->next = ctx->devices;
 	ctx->devices = dev;
 	atomic_fetch_add(&ctx->st_devices, 1);
@@ -414,6 +465,22 @@ int vni_device_close(struct vni_device **devp)
 		vnip_warn("%s: %s", dev->bdf, vni_strerror_last());
 	pthread_mutex_unlock(&dev->lock);
 
+	/* Under the context lock so that the device list, the kernel's
+	 * attachments and the translation table change together (a concurrent
+	 * vni_device_open() must not see the list empty while this device is
+	 * still attached, or the reverse). */
+	pthread_mutex_lock(&ctx->lock);
+	for (pp = &ctx->devices; *pp; pp = &(*pp)->next) {
+		if (*pp == dev) {
+			*pp = dev->next;
+			break;
+		}
+	}
+	if (!ctx->devices) {
+		/* Last device: the kernel drops the no-IOMMU page table and unpins
+		 * the pages when it detaches; forget the DMA addresses before. */
+		vnip_dma_invalidate(ctx);
+	}
 	if (dev->attached) {
 		struct vfio_device_detach_iommufd_pt detach;
 		int ret;
@@ -426,14 +493,6 @@ int vni_device_close(struct vni_device **devp)
 				  "the device detaches it", dev->bdf, ret);
 	}
 	vnip_close(dev->fd);
-
-	pthread_mutex_lock(&ctx->lock);
-	for (pp = &ctx->devices; *pp; pp = &(*pp)->next) {
-		if (*pp == dev) {
-			*pp = dev->next;
-			break;
-		}
-	}
 	atomic_fetch_sub(&ctx->st_devices, 1);
 	pthread_mutex_unlock(&ctx->lock);
 

@@ -15,8 +15,6 @@
 #define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
 #endif
 
-void vnip_dma_release_all(struct vni_ctx *ctx);
-
 /* Index of the last mapping with va <= addr, or -1. Caller holds lock. */
 static ptrdiff_t find_le(const struct vni_ctx *ctx, uint64_t addr)
 {
@@ -171,7 +169,8 @@ static int unmap_locked(struct vni_ctx *ctx, size_t pos)
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
-		if (walk(ctx, m.va, m.len) < 0)
+		/* Without a device there is no translation to restore. */
+		if ((atomic_load(&ctx->xlate_epoch) & 1) && walk(ctx, m.va, m.len) < 0)
 			vnip_log(VNI_LOG_ERROR, "could not restore the translation of %#"
 				 PRIx64 "+%#" PRIx64, m.va, m.len);
 		return vnip_err(ret, "%s", msg);
@@ -201,6 +200,73 @@ void vnip_dma_release_all(struct vni_ctx *ctx)
 			remove_mapping(ctx, pos);
 		}
 	}
+}
+
+void vnip_dma_invalidate(struct vni_ctx *ctx)
+{
+	/* Readers that fail from now on say -ENODEV; entries are cleared with
+	 * atomic stores and no table is freed, so a racing reader sees either
+	 * the old address (valid until the detach that follows) or nothing. */
+	if (atomic_load(&ctx->xlate_epoch) & 1)
+		atomic_fetch_add(&ctx->xlate_epoch, 1);
+	for (size_t i = 0; i < ctx->nmaps; i++)
+		vnip_xlate_clear(&ctx->xlate, ctx->maps[i].va, ctx->maps[i].len);
+	if (ctx->nmaps)
+		vnip_info("last device closed: the DMA addresses of %zu mapping(s) are "
+			  "invalid until a device is opened again", ctx->nmaps);
+}
+
+int vnip_dma_revalidate(struct vni_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nmaps; i++) {
+		struct vnip_mapping *m = &ctx->maps[i];
+		int64_t runs = walk(ctx, m->va, m->len);
+
+		if (runs < 0) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
+			/* walk() cleared its own range; clear the ones before. */
+			for (size_t k = 0; k < i; k++)
+				vnip_xlate_clear(&ctx->xlate, ctx->maps[k].va, ctx->maps[k].len);
+			return vnip_err((int)runs, "DMA mapping %#" PRIx64 "+%#" PRIx64 ": %s",
+					m->va, m->len, msg);
+		}
+		/* The kernel may have pinned other pages: the runs change. */
+		atomic_fetch_add(&ctx->st_runs, (uint64_t)runs - m->runs);
+		m->runs = (uint64_t)runs;
+	}
+	if (!(atomic_load(&ctx->xlate_epoch) & 1))
+		atomic_fetch_add(&ctx->xlate_epoch, 1);
+	if (ctx->nmaps)
+		vnip_info("device attached: %zu DMA mapping(s) translated again", ctx->nmaps);
+	return 0;
+}
+
+/* Lock-free translations that fail read the epoch before and after: a
+ * change means a device close/open raced with the lookup (retry); an even
+ * epoch means no device is attached (-ENODEV). */
+#define XLATE_RETRIES 8
+
+static inline uint64_t xlate_epoch(const struct vni_ctx *ctx)
+{
+	return atomic_load_explicit(&ctx->xlate_epoch, memory_order_acquire);
+}
+
+/* Why a lookup that started at epoch e found no DMA address: 1 to retry,
+ * else -errno with message. */
+static int xlate_fail(const struct vni_ctx *ctx, uint64_t e, unsigned int tries,
+		      const char *fn_msg_enoent, const char *fn_msg_enodev)
+{
+	uint64_t now = xlate_epoch(ctx);
+
+	if (now != e && (now & 1) && tries < XLATE_RETRIES)
+		return 1;
+	if (!(now & 1) || now != e)
+		return vnip_err_static(-ENODEV, fn_msg_enodev);
+	return vnip_err_static(-ENOENT, fn_msg_enoent);
 }
 
 static int check_range(const char *fn, const void *vaddr, size_t len)
@@ -368,33 +434,61 @@ uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr)
 
 int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma)
 {
-	uint64_t a;
+	unsigned int tries = 0;
+	uint64_t a, e;
+	int ret;
 
 	if (!ctx || !dma)
 		return vnip_err_static(-EINVAL, "vni_dma_addr: NULL argument");
-	a = vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, NULL);
-	if (a == VNI_DMA_ADDR_INVALID)
-		return vnip_err_static(-ENOENT, "vni_dma_addr: address is not DMA-mapped");
+	do {
+		e = xlate_epoch(ctx);
+		a = vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, NULL);
+		if (a != VNI_DMA_ADDR_INVALID)
+			break;
+		ret = xlate_fail(ctx, e, tries++, "vni_dma_addr: address is not DMA-mapped",
+				 "vni_dma_addr: no device attached: DMA addresses are not "
+				 "valid until a device is open in the context");
+		if (ret < 0)
+			return ret;
+	} while (ret > 0);
 	*dma = a;
 	return 0;
 }
 
-/* Common walker for contig/segments. */
+/* Common walker for contig/segments: every byte of [vaddr, vaddr+len) must be
+ * translated. Fills up to max_segs segments, *nsegs = segments needed. With
+ * contig, the first segment is what counts: no -ENOSPC. */
 static int seg_walk(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 		    struct vni_dma_seg *segs, size_t max_segs, size_t *nsegs,
-		    bool first_only)
+		    bool contig)
 {
-	uint64_t va = (uint64_t)(uintptr_t)vaddr, end = va + len;
-	uint64_t cur_dma = 0, cur_len = 0;
-	size_t n = 0;
+	uint64_t va, end = (uint64_t)(uintptr_t)vaddr + len;
+	uint64_t cur_dma, cur_len, e;
+	unsigned int tries = 0;
+	size_t n;
+	int ret;
 
+again:
+	va = (uint64_t)(uintptr_t)vaddr;
+	cur_dma = 0;
+	cur_len = 0;
+	n = 0;
+	e = xlate_epoch(ctx);
 	while (va < end) {
 		uint64_t rest, a = vnip_xlate_lookup(&ctx->xlate, va, &rest);
 
 		if (a == VNI_DMA_ADDR_INVALID) {
-			if (first_only && cur_len)
-				break; /* contig: stops at the first unmapped byte */
-			return vnip_err_static(-ENOENT, "range is not entirely DMA-mapped");
+			ret = xlate_fail(ctx, e, tries++, contig ?
+					  "vni_dma_contig: range is not entirely DMA-mapped" :
+					  "vni_dma_segments: range is not entirely DMA-mapped",
+					  contig ?
+					  "vni_dma_contig: no device attached: DMA addresses are "
+					  "not valid until a device is open in the context" :
+					  "vni_dma_segments: no device attached: DMA addresses "
+					  "are not valid until a device is open in the context");
+			if (ret > 0)
+				goto again;
+			return ret;
 		}
 		if (rest > end - va)
 			rest = end - va;
@@ -402,8 +496,6 @@ static int seg_walk(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 			cur_len += rest;
 		} else {
 			if (cur_len) {
-				if (first_only)
-					break;
 				if (n < max_segs) {
 					segs[n].dma = cur_dma;
 					segs[n].len = cur_len;
@@ -415,20 +507,17 @@ static int seg_walk(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 		}
 		va += rest;
 	}
-	if (first_only) {
-		segs[0].dma = cur_dma;
-		segs[0].len = cur_len;
-		*nsegs = 1;
-		return 0;
-	}
+	/* A close/open during the walk: start again for one consistent view. */
+	if (xlate_epoch(ctx) != e && tries++ < XLATE_RETRIES)
+		goto again;
 	if (n < max_segs) {
 		segs[n].dma = cur_dma;
 		segs[n].len = cur_len;
 	}
 	n++;
 	*nsegs = n;
-	if (n > max_segs)
-		return vnip_err_static(-ENOSPC, "more segments than max_segs");
+	if (n > max_segs && !contig)
+		return vnip_err_static(-ENOSPC, "vni_dma_segments: more segments than max_segs");
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <inttypes.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <vfionoiommu/vfionoiommu.h>
@@ -50,6 +51,7 @@ struct vnip_sys {
 	ssize_t (*getdents64)(int fd, void *buf, size_t len);
 	int (*eventfd)(unsigned int initval, int flags);
 	int (*capget)(void *hdr, void *data);
+	int (*stat)(const char *path, struct stat *st);
 	void *(*malloc)(size_t len);
 	void *(*calloc)(size_t n, size_t len);
 	void (*free)(void *p);
@@ -78,6 +80,12 @@ char *vnip_strdup(const char *s);
 ssize_t vnip_read_file(const char *path, char *buf, size_t len);
 /* Basename of a symlink's target. Returns 0 or -errno. */
 int vnip_readlink_base(const char *path, char *buf, size_t len);
+/* Check the /dev node of vfio cdev `name` of PCI device `bdf`: it exists, is
+ * a character device and (when sysfs vfio-dev/<name>/dev can be read) has the
+ * device numbers sysfs gives. Returns 0; -ENOENT (no node), -ENOTTY (not a
+ * character device), -ESTALE (other device numbers) or another -errno from
+ * stat(). No message. */
+int vnip_cdev_node_check(const char *bdf, const char *name);
 /* Find the first entry of a directory whose name passes match(); copy it
  * into buf. Returns 1 found, 0 none, -errno. */
 int vnip_dir_find(const char *path, bool (*match)(const char *name),
@@ -110,7 +118,9 @@ void vnip_log_reset(void);
  *            (DMA address of the page | VALID)
  *
  * Tables are published with release stores and read with acquire loads; they
- * are freed only when the context is destroyed. A level-1 slot that once
+ * are freed only when the context is destroyed (clearing entries, including
+ * invalidating every translation when the last device closes, only stores 0
+ * atomically into leaf slots). A level-1 slot that once
  * pointed to a level-2 table keeps pointing to it (no slot ever changes from
  * pointer to leaf), so a reader can never follow a stale pointer into a
  * reused table. Entries are written by one writer at a time (the context
@@ -192,11 +202,30 @@ struct vni_ctx {
 	size_t nmaps, cap_maps;
 	struct vni_device *devices; /* list, under lock */
 	struct vnip_xlate xlate;
+	/* Odd: the translations in xlate are valid, a device is attached to the
+	 * IOAS (the kernel's software page table exists and the pages are
+	 * pinned); even: no device, no translation. Incremented under lock,
+	 * before the entries are cleared (last device closes) and after they are
+	 * filled again (first device opens). Lock-free translations read it
+	 * around a lookup that fails, to tell -ENODEV from -ENOENT and to retry
+	 * a lookup that raced with a close/open (a sequence count). */
+	_Atomic uint64_t xlate_epoch;
 	_Atomic uint64_t st_get_pa, st_map, st_unmap, st_mappings, st_bytes,
 		st_runs, st_devices;
 };
 
 /* Device list hooks (device.c) */
 bool vnip_ctx_has_devices(struct vni_ctx *ctx);
+
+/* dma.c. Caller holds ctx->lock for all three. */
+void vnip_dma_release_all(struct vni_ctx *ctx);
+/* The last device detaches: the kernel drops its software page table and
+ * unpins; forget every translation (mappings stay recorded). */
+void vnip_dma_invalidate(struct vni_ctx *ctx);
+/* The first device is attached: translate every recorded mapping again with
+ * the backend (the kernel pinned the pages again, maybe elsewhere) and mark
+ * the table live. On failure nothing is translated, the table stays not live
+ * and the error (with message) is returned. */
+int vnip_dma_revalidate(struct vni_ctx *ctx);
 
 #endif /* VNI_INTERNAL_H */

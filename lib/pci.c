@@ -203,12 +203,13 @@ static int fill_info(const char *bdf, struct vni_pci_dev_info *info)
 	snprintf(path, sizeof(path), "%s/vfio-dev", dir);
 	if (vnip_dir_find(path, is_vfio_cdev, buf, sizeof(buf)) == 1 &&
 	    strlen(buf) < sizeof(info->cdev_name)) {
-		info->has_cdev = true;
 		snprintf(info->cdev_name, sizeof(info->cdev_name), "%s", buf);
 		snprintf(info->cdev_path, sizeof(info->cdev_path), "%s/%s",
 			 VNIP_DEV_VFIO_DEVICES, info->cdev_name);
 		if (strncmp(buf, "noiommu-", 8) == 0)
 			info->noiommu = true;
+		/* sysfs announces the cdev; usable only if /dev has the node. */
+		info->has_cdev = vnip_cdev_node_check(info->bdf, info->cdev_name) == 0;
 	}
 	return 0;
 }

@@ -3,13 +3,16 @@
  * libvfionoiommu - system call indirection and small file helpers.
  */
 #include <dirent.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -34,6 +37,11 @@ static int sys_capget(void *hdr, void *data)
 	return (int)syscall(SYS_capget, hdr, data);
 }
 
+static int sys_stat(const char *path, struct stat *st)
+{
+	return stat(path, st);
+}
+
 #define VNIP_SYS_DEFAULT_INIT { \
 	.open = sys_open, \
 	.close = close, \
@@ -48,6 +56,7 @@ static int sys_capget(void *hdr, void *data)
 	.getdents64 = sys_getdents64, \
 	.eventfd = eventfd, \
 	.capget = sys_capget, \
+	.stat = sys_stat, \
 	.malloc = malloc, \
 	.calloc = calloc, \
 	.free = free, \
@@ -206,4 +215,28 @@ int vnip_dir_find(const char *path, bool (*match)(const char *name),
 out:
 	vnip_close(fd);
 	return ret;
+}
+
+int vnip_cdev_node_check(const char *bdf, const char *name)
+{
+	char path[512], buf[64];
+	struct stat st;
+	unsigned int maj, min;
+	char extra;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", VNIP_DEV_VFIO_DEVICES, name);
+	do {
+		ret = vnip_sys.stat(path, &st);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode))
+		return -ENOTTY;
+	snprintf(path, sizeof(path), "%s/%s/vfio-dev/%s/dev", VNIP_SYSFS_PCI, bdf, name);
+	if (vnip_read_file(path, buf, sizeof(buf)) > 0 &&
+	    sscanf(buf, "%u:%u%c", &maj, &min, &extra) == 2 &&
+	    (major(st.st_rdev) != maj || minor(st.st_rdev) != min))
+		return -ESTALE;
+	return 0;
 }

@@ -7,6 +7,24 @@
  * context is visible to all of its devices: one address space, one
  * translation table.
  *
+ * Lifetime of DMA addresses
+ * -------------------------
+ * DMA addresses are valid only while at least one device is open (attached
+ * to the IOAS) in the context. The kernel keeps the no-IOMMU page table, and
+ * the pages pinned, only while a no-IOMMU device is attached: when the last
+ * device of the context is closed, it unpins every mapping, and the library
+ * forgets every DMA address (translations then fail with -ENODEV; the
+ * mappings themselves stay recorded and can still be unmapped or freed).
+ * When a device is opened again in the context, the kernel pins the memory
+ * again, possibly at other physical addresses, and vni_device_open() asks it
+ * for the new addresses of every mapping before it returns. A driver must
+ * therefore never keep a DMA address across the close of the last device:
+ * query it again (vni_dma_addr()) and reprogram the device after reopening.
+ * Closing a device while others stay open in the context changes nothing.
+ *
+ * Lock-free readers stay safe across this: entries are cleared with atomic
+ * stores and no part of the table is freed before the context is destroyed.
+ *
  * Threading rules
  * ---------------
  * - A context may be used from any number of threads at once.
@@ -21,9 +39,16 @@
  *   lookup started and not unmapped until after it returns) always returns the
  *   correct DMA address. A translation racing with the map or unmap of the
  *   very address it asks about returns either the correct DMA address or
- *   -ENOENT, never a wrong one.
+ *   -ENOENT, never a wrong one. A translation racing with the close of the
+ *   context's last device returns the address that was valid until that
+ *   close or -ENODEV; one racing with the open of the first device returns
+ *   -ENODEV or the new address. vni_dma_segments() and vni_dma_contig()
+ *   describe the range as of one moment (they walk it again if a device
+ *   close/open ran meanwhile).
  * - Destroying a context, or closing a device, while another thread still uses
- *   it is the caller's bug (as with free()).
+ *   it is the caller's bug (as with free()). Device open and close take the
+ *   context's mutex: the device list, the kernel's attachments and the
+ *   translation table change together.
  * - A device handle may be used from several threads; its BAR and config
  *   space accessors do not lock (the hardware is the shared state), its IRQ
  *   and BAR-mapping calls are serialized per device.
@@ -118,10 +143,13 @@ int vni_ctx_ioas_id(const struct vni_ctx *ctx, uint32_t *ioas_id);
  * @unmap_calls:    successful vni_dma_unmap()/vni_dma_free() calls
  * @mappings:       mappings currently present
  * @mapped_bytes:   bytes currently mapped
- * @runs:           physically contiguous runs of the current mappings
+ * @runs:           physically contiguous runs of the current mappings (as
+ *                  last translated: a reopen after the last device closed
+ *                  translates again and updates it)
  * @table_bytes:    memory held by the translation table (never shrinks before
  *                  the context is destroyed)
  * @leaf_2m:        translation entries currently covering a whole 2 MiB block
+ *                  (0 while no device is open: no translation is valid)
  * @leaf_4k:        translation entries currently covering a 4 KiB page
  * @devices:        devices currently open in the context
  * @reserved:       zero

@@ -32,11 +32,19 @@ struct vni_device;
  * has no such parameter), the device exists (-ENODEV), it is bound to vfio-pci
  * (-ENXIO, with the driver_override commands to bind it), it has a no-IOMMU
  * vfio cdev in /sys/bus/pci/devices/<BDF>/vfio-dev/ (-ENOENT: kernel without
- * no-IOMMU cdev support; -EOPNOTSUPP if the device sits behind a real IOMMU,
- * cdev "vfioN"), and the caller has CAP_SYS_RAWIO (-EPERM).
+ * no-IOMMU cdev support, also when an unpatched kernel lists a plain "vfioN"
+ * for a device of a "vfio-noiommu" IOMMU group; -EOPNOTSUPP if the device
+ * sits behind a real IOMMU, cdev "vfioN"), its node /dev/vfio/devices/noiommu-vfioN exists (-ENOENT
+ * with a message naming the missing node: /dev is not devtmpfs, or udev/mdev
+ * has not created it) and is the character device sysfs describes (-ENODEV
+ * for a stale node), and the caller has CAP_SYS_RAWIO (-EPERM).
  * Then opens /dev/vfio/devices/noiommu-vfioN (O_RDWR | O_CLOEXEC), binds it to
  * the context's iommufd (VFIO_DEVICE_BIND_IOMMUFD), attaches it to the IOAS
  * (VFIO_DEVICE_ATTACH_IOMMUFD_PT) and reads device, region and IRQ info.
+ * If it is the only device of the context, the kernel has just pinned the
+ * context's DMA mappings again (see "Lifetime of DMA addresses" in ctx.h):
+ * every mapping is translated again with IOMMU_IOAS_NOIOMMU_GET_PA, and if
+ * that fails the open is undone and its error returned.
  *
  * Return: 0; -EINVAL for NULL arguments or a malformed @bdf; the errors above;
  * -EBUSY if the device is already open in this context (or the kernel says
@@ -65,8 +73,11 @@ int vni_device_open_info(struct vni_ctx *ctx,
  * In order: unmaps the BARs mapped with vni_device_map_bar(), disables
  * interrupts and closes the library's eventfds, detaches from the IOAS,
  * closes the cdev (which unbinds from the iommufd). DMA mappings belong to
- * the context and stay. Teardown errors from the kernel are logged and
- * otherwise ignored: the handle is always freed.
+ * the context and stay. If it was the last device of the context, the kernel
+ * unpins the mappings: their DMA addresses become invalid (translations fail
+ * with -ENODEV) until a device is opened in the context again, after which
+ * they may differ (see ctx.h). Teardown errors from the kernel are logged
+ * and otherwise ignored: the handle is always freed.
  *
  * Return: 0; -EINVAL if @devp is NULL; -EBADF if *@devp is NULL (for
  * example a second close).

@@ -35,6 +35,13 @@
  * mapped: the kernel creates the no-IOMMU translation only once a no-IOMMU
  * device is attached to the IOAS (-ENODEV otherwise).
  *
+ * A DMA address is valid only while at least one device is open in the
+ * context. Closing the last device unpins the memory in the kernel; the
+ * mappings stay recorded but every translation fails with -ENODEV ("no
+ * device attached") until a device is opened again, which pins the memory
+ * again, possibly at other physical addresses, and refreshes every DMA
+ * address. Query DMA addresses again after such a reopen (see ctx.h).
+ *
  * Translation cost
  * ----------------
  * Mapping issues one IOMMU_IOAS_NOIOMMU_GET_PA ioctl per physically
@@ -91,7 +98,8 @@ int vni_dma_map(struct vni_ctx *ctx, void *vaddr, size_t len,
  * @len:   length of the mapping, as given to vni_dma_map()
  *
  * Clears the translations first (concurrent lookups then return -ENOENT),
- * then unpins. The device must no longer access the memory.
+ * then unpins. The device must no longer access the memory. Works also
+ * while no device is open (the memory is then already unpinned).
  *
  * Return: 0; -EINVAL for a NULL @ctx/@vaddr or zero @len; -ENOENT if no
  * mapping starts at @vaddr (also for a second unmap); -EINVAL if the mapping
@@ -150,7 +158,8 @@ int vni_dma_free(struct vni_ctx *ctx, void *vaddr);
  *
  * Lock-free, no system call (see ctx.h).
  *
- * Return: 0; -EINVAL for NULL arguments; -ENOENT if @vaddr is not mapped.
+ * Return: 0; -EINVAL for NULL arguments; -ENOENT if @vaddr is not mapped;
+ * -ENODEV if no device is open in the context (no DMA address is valid).
  */
 int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma);
 
@@ -162,24 +171,31 @@ int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma);
  * As vni_dma_addr() without argument checks and without recording an error
  * message.
  *
- * Return: the DMA address, or VNI_DMA_ADDR_INVALID if @vaddr is not mapped.
+ * Return: the DMA address, or VNI_DMA_ADDR_INVALID if @vaddr is not mapped
+ * or no device is open in the context.
  */
 uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr);
 
 /**
- * vni_dma_contig() - DMA address and physically contiguous length
+ * vni_dma_contig() - is a range one DMA-contiguous piece, and where it starts
  * @ctx:    context
- * @vaddr:  any byte of a mapping
- * @len:    bytes of interest (non-zero)
+ * @vaddr:  first byte of the range (any alignment)
+ * @len:    length of the range (non-zero); every byte must be mapped, the
+ *          range may span several adjacent mappings
  * @dma:    output: DMA address of @vaddr
- * @contig: output: bytes from @vaddr that are mapped and contiguous in DMA
- *          address space, at most @len (the walk stops at the first
- *          discontinuity or unmapped byte; it may cross adjacent mappings)
+ * @contig: output: bytes from @vaddr that are contiguous in DMA address
+ *          space, at most @len: the range is one piece iff *@contig == @len
+ *          (else it is the length of the first piece, as segment 0 of
+ *          vni_dma_segments())
  *
- * Costs one table lookup per 4 KiB page or 2 MiB block walked, no system call.
+ * A range that is mapped but not contiguous is not an error: compare
+ * *@contig with @len, and fall back to vni_dma_segments() if they differ.
+ * Costs one table lookup per 4 KiB page or 2 MiB block of the whole range,
+ * no system call.
  *
  * Return: 0; -EINVAL for NULL arguments or zero @len; -EOVERFLOW if
- * @vaddr + @len wraps; -ENOENT if @vaddr itself is not mapped.
+ * @vaddr + @len wraps; -ENOENT if any byte of the range is not mapped;
+ * -ENODEV if no device is open in the context.
  */
 int vni_dma_contig(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 		   uint64_t *dma, size_t *contig);
@@ -210,7 +226,8 @@ struct vni_dma_seg {
  *
  * Return: 0; -EINVAL for NULL @ctx/@vaddr/@nsegs, zero @len, or NULL @segs
  * with non-zero @max_segs; -EOVERFLOW if @vaddr + @len wraps; -ENOENT if any
- * byte is not mapped; -ENOSPC if more than @max_segs segments are needed
+ * byte is not mapped; -ENODEV if no device is open in the context; -ENOSPC
+ * if more than @max_segs segments are needed
  * (the first @max_segs are filled, *@nsegs says how many are needed).
  */
 int vni_dma_segments(const struct vni_ctx *ctx, const void *vaddr, size_t len,

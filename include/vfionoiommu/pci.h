@@ -87,11 +87,17 @@ int vni_noiommu_enabled(void);
  * @iommu_group:      IOMMU group number, -1 if the device has none
  * @noiommu:          the device is a VFIO no-IOMMU device: its cdev is named
  *                    "noiommu-vfioN" or its group is a "vfio-noiommu" group
- * @has_cdev:         @cdev_name/@cdev_path are set
+ * @has_cdev:         the device has a usable vfio cdev: sysfs lists one
+ *                    (@cdev_name) and @cdev_path exists and is that character
+ *                    device (device numbers as in sysfs vfio-dev/<name>/dev).
+ *                    False when sysfs lists a cdev whose /dev node is missing
+ *                    (devtmpfs not mounted, udev not done) or stale: then
+ *                    @cdev_name and @cdev_path are still set
  * @driver:           name of the bound driver, "" if none
  * @cdev_name:        vfio cdev name from /sys/bus/pci/devices/<BDF>/vfio-dev/
- *                    ("noiommu-vfio0", "vfio3"), "" if none
- * @cdev_path:        "/dev/vfio/devices/<cdev_name>", "" if none
+ *                    ("noiommu-vfio0", "vfio3"), "" if sysfs lists none
+ * @cdev_path:        "/dev/vfio/devices/<cdev_name>" (where the node should
+ *                    be), "" if sysfs lists no cdev
  * @reserved:         zero; room for additions
  */
 struct vni_pci_dev_info {
@@ -117,7 +123,7 @@ struct vni_pci_dev_info {
 #define VNI_PCI_MATCH_CLASS  (1u << 2) /* (class_code & @class_mask) == @class_code */
 #define VNI_PCI_MATCH_ADDR   (1u << 3) /* @addr */
 #define VNI_PCI_MATCH_DRIVER (1u << 4) /* @driver (exact name; "" = unbound) */
-#define VNI_PCI_MATCH_VFIO   (1u << 5) /* has a vfio cdev */
+#define VNI_PCI_MATCH_VFIO   (1u << 5) /* has a usable vfio cdev (@has_cdev) */
 #define VNI_PCI_MATCH_NOIOMMU (1u << 6) /* is a no-IOMMU device */
 
 /**

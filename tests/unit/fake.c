@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <linux/capability.h>
 
 #include "compat/vni-uapi.h"
@@ -27,6 +29,7 @@
 #define CFG_SIZE 256
 #define BAR0_SIZE (1u << 20)
 #define BAR2_SIZE 4096u
+#define CDEV_MAJOR 511u
 
 enum fd_type { FD_FREE = 0, FD_FILE, FD_DIR, FD_IOMMU, FD_VDEV, FD_EVENT };
 
@@ -50,6 +53,7 @@ struct iomap {
 	uint64_t iova, len;
 	uint64_t *pa;      /* per page */
 	long runs;
+	bool pinned;       /* a noiommu device is attached to the IOAS */
 };
 
 struct fdevst {
@@ -210,6 +214,35 @@ static int ret_err(int e)
 	return -1;
 }
 
+static bool ioas_has_noiommu_dev(int fd, uint32_t id);
+static long make_layout(uint64_t va, uint64_t len, uint64_t *pa);
+
+/* The kernel: the software page table of an IOAS exists while at least one
+ * noiommu device is attached; without it the pages are not pinned (GET_PA:
+ * EOPNOTSUPP). Attaching the first device pins them again, at physical
+ * addresses that need not be the old ones. Called after an attach/detach. */
+static void ioas_update_pins(int iommufd, uint32_t ioas)
+{
+	bool attached = ioas_has_noiommu_dev(iommufd, ioas);
+
+	for (int i = 0; i < MAX_MAPS; i++) {
+		struct iomap *m = &F.iomaps[i];
+
+		if (!m->used || m->iommufd != iommufd || m->ioas != ioas ||
+		    m->pinned == attached)
+			continue;
+		if (attached)
+			m->runs = make_layout(m->iova, m->len, m->pa); /* new PAs */
+		m->pinned = attached;
+	}
+}
+
+/* "MAJ:MIN" of the cdev of device d, as sysfs vfio-dev/<cdev>/dev says. */
+static dev_t cdev_rdev(int d)
+{
+	return makedev(CDEV_MAJOR, (unsigned int)d);
+}
+
 static int open_locked(const char *path, int flags)
 {
 	const char *pci = VNIP_SYSFS_PCI "/";
@@ -233,7 +266,7 @@ static int open_locked(const char *path, int flags)
 	if (strncmp(path, VNIP_DEV_VFIO_DEVICES "/", strlen(VNIP_DEV_VFIO_DEVICES) + 1) == 0) {
 		int d = dev_by_cdev(path + strlen(VNIP_DEV_VFIO_DEVICES) + 1);
 
-		if (d < 0)
+		if (d < 0 || F.cfg.devs[d].no_node)
 			return ret_err(ENOENT);
 		if ((flags & O_ACCMODE) != O_RDWR)
 			return ret_err(EINVAL);
@@ -248,6 +281,18 @@ static int open_locked(const char *path, int flags)
 		F.devs[d].iommufd = -1;
 		F.devs[d].ioas = 0;
 		F.devs[d].irq_index = -1;
+		return fd;
+	}
+	if (strncmp(path, "/sys/kernel/iommu_groups/", 25) == 0) {
+		char *end;
+		unsigned long g = strtoul(path + 25, &end, 10);
+
+		if (end == path + 25 || strcmp(end, "/name") != 0 || g >= F.cfg.ndevs ||
+		    !F.cfg.devs[g].noiommu_group)
+			return ret_err(ENOENT);
+		fd = fd_new(FD_FILE);
+		if (fd >= 0)
+			snprintf(F.fds[fd - FD_BASE].data, 256, "vfio-noiommu\n");
 		return fd;
 	}
 	if (strncmp(path, pci, strlen(pci)) == 0) {
@@ -275,6 +320,18 @@ static int open_locked(const char *path, int flags)
 			fd = fd_new(FD_DIR);
 			if (fd >= 0)
 				snprintf(F.fds[fd - FD_BASE].data, 256, "%s\n", dc->cdev);
+			return fd;
+		}
+		if (strncmp(slash, "vfio-dev/", 9) == 0 && dc->cdev &&
+		    dc->driver && strcmp(dc->driver, "vfio-pci") == 0 &&
+		    strncmp(slash + 9, dc->cdev, strlen(dc->cdev)) == 0 &&
+		    strcmp(slash + 9 + strlen(dc->cdev), "/dev") == 0) {
+			if (flags & O_DIRECTORY)
+				return ret_err(ENOTDIR);
+			fd = fd_new(FD_FILE);
+			if (fd >= 0)
+				snprintf(F.fds[fd - FD_BASE].data, 256, "%u:%u\n",
+					 major(cdev_rdev(d)), minor(cdev_rdev(d)));
 			return fd;
 		}
 		if (flags & O_DIRECTORY)
@@ -319,9 +376,12 @@ static void iomap_drop(struct iomap *m)
 
 static int dev_detach(struct fdevst *d)
 {
-	if (!d->ioas)
+	uint32_t ioas = d->ioas;
+
+	if (!ioas)
 		return ret_err(EINVAL);
 	d->ioas = 0;
+	ioas_update_pins(d->iommufd, ioas);
 	return 0;
 }
 
@@ -342,11 +402,15 @@ static int f_close(int fd)
 		memset(F.ioas_of[fd - FD_BASE], 0, sizeof(F.ioas_of[0]));
 	} else if (f->type == FD_VDEV) {
 		struct fdevst *d = &F.devs[f->dev];
+		int iommufd = d->iommufd;
+		uint32_t ioas = d->ioas;
 
 		d->ioas = 0;
 		d->iommufd = -1;
 		d->open = false;
 		d->irq_index = -1;
+		if (ioas)
+			ioas_update_pins(iommufd, ioas);
 	}
 	f->type = FD_FREE;
 	pthread_mutex_unlock(&F.lock);
@@ -442,11 +506,14 @@ static ssize_t f_readlink(const char *path, char *buf, size_t len)
 		return ret_err(EINVAL);
 	pthread_mutex_lock(&F.lock);
 	d = dev_by_bdf(rest, (size_t)(slash - rest));
-	if (d < 0 || strcmp(slash + 1, "driver") != 0 || !F.cfg.devs[d].driver) {
+	if (d >= 0 && strcmp(slash + 1, "iommu_group") == 0 && F.cfg.devs[d].noiommu_group) {
+		snprintf(tmp, sizeof(tmp), "../../../kernel/iommu_groups/%d", d);
+	} else if (d < 0 || strcmp(slash + 1, "driver") != 0 || !F.cfg.devs[d].driver) {
 		pthread_mutex_unlock(&F.lock);
 		return ret_err(ENOENT);
+	} else {
+		snprintf(tmp, sizeof(tmp), "../../../bus/pci/drivers/%s", F.cfg.devs[d].driver);
 	}
-	snprintf(tmp, sizeof(tmp), "../../../bus/pci/drivers/%s", F.cfg.devs[d].driver);
 	pthread_mutex_unlock(&F.lock);
 	n = strlen(tmp);
 	if (n > len)
@@ -490,6 +557,29 @@ static ssize_t f_getdents64(int fd, void *buf, size_t len)
 	}
 	pthread_mutex_unlock(&F.lock);
 	return (ssize_t)out;
+}
+
+static int f_stat(const char *path, struct stat *st)
+{
+	const char *devs = VNIP_DEV_VFIO_DEVICES "/";
+	int d;
+
+	if (fault())
+		return ret_err(EIO);
+	memset(st, 0, sizeof(*st));
+	if (strncmp(path, devs, strlen(devs)) != 0)
+		return ret_err(ENOENT);
+	pthread_mutex_lock(&F.lock);
+	d = dev_by_cdev(path + strlen(devs));
+	if (d < 0 || F.cfg.devs[d].no_node) {
+		pthread_mutex_unlock(&F.lock);
+		return ret_err(ENOENT);
+	}
+	st->st_mode = S_IFCHR | 0600;
+	st->st_rdev = F.cfg.devs[d].stale_node ? makedev(CDEV_MAJOR, (unsigned int)d + 100)
+					       : cdev_rdev(d);
+	pthread_mutex_unlock(&F.lock);
+	return 0;
 }
 
 static int f_eventfd(unsigned int init, int flags)
@@ -752,6 +842,7 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 		slot->iova = m->iova;
 		slot->len = m->length;
 		slot->runs = make_layout(m->iova, m->length, slot->pa);
+		slot->pinned = ioas_has_noiommu_dev(fd, m->ioas_id);
 		return 0;
 	}
 	if (req == IOMMU_IOAS_UNMAP) {
@@ -807,7 +898,7 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 		m = iomap_find(fd, q->ioas_id, q->iova);
 		if (!m)
 			return ret_err(ENOENT);
-		if (!ioas_has_noiommu_dev(fd, q->ioas_id))
+		if (!ioas_has_noiommu_dev(fd, q->ioas_id) || !m->pinned)
 			return ret_err(EOPNOTSUPP);
 		page = (q->iova - m->iova) / PG;
 		off = q->iova & (PG - 1);
@@ -857,7 +948,14 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 			return ret_err(EINVAL);
 		if (!ioas_exists(d->iommufd, a->pt_id))
 			return ret_err(ENOENT);
+		if (d->ioas && d->ioas != a->pt_id) {
+			uint32_t old = d->ioas;
+
+			d->ioas = 0;
+			ioas_update_pins(d->iommufd, old);
+		}
 		d->ioas = a->pt_id;
+		ioas_update_pins(d->iommufd, a->pt_id);
 		return 0;
 	}
 	if (req == VFIO_DEVICE_DETACH_IOMMUFD_PT)
@@ -991,13 +1089,13 @@ struct fake_cfg fake_default_cfg(void)
 	c.run_max = 8;
 	c.big_pct = 10;
 	c.devs[0] = (struct fake_dev_cfg){ "0000:00:04.0", "vfio-pci", "noiommu-vfio0",
-					   0x1234, 0x11e8, 0x00ff00 };
+					   0x1234, 0x11e8, 0x00ff00, false, false, false };
 	c.devs[1] = (struct fake_dev_cfg){ "0000:00:05.0", "vfio-pci", "noiommu-vfio1",
-					   0x1234, 0x11e8, 0x00ff00 };
+					   0x1234, 0x11e8, 0x00ff00, false, false, false };
 	c.devs[2] = (struct fake_dev_cfg){ "0000:00:06.0", "nvme", NULL,
-					   0x1b36, 0x0010, 0x010802 };
+					   0x1b36, 0x0010, 0x010802, false, false, false };
 	c.devs[3] = (struct fake_dev_cfg){ "0000:00:07.0", "vfio-pci", "vfio2",
-					   0x8086, 0x10d3, 0x020000 };
+					   0x8086, 0x10d3, 0x020000, false, false, false };
 	c.ndevs = 4;
 	return c;
 }
@@ -1047,6 +1145,7 @@ void fake_install(const struct fake_cfg *cfg)
 	vnip_sys.getdents64 = f_getdents64;
 	vnip_sys.eventfd = f_eventfd;
 	vnip_sys.capget = f_capget;
+	vnip_sys.stat = f_stat;
 	vnip_sys.malloc = f_malloc;
 	vnip_sys.calloc = f_calloc;
 	vnip_sys.free = f_free;
@@ -1068,7 +1167,8 @@ void fake_counts(struct fake_counts *c)
 	for (int i = 0; i < MAX_MAPS; i++) {
 		if (F.iomaps[i].used) {
 			c->ioas_maps++;
-			c->pinned_pages += (long)(F.iomaps[i].len / PG);
+			if (F.iomaps[i].pinned)
+				c->pinned_pages += (long)(F.iomaps[i].len / PG);
 		}
 	}
 	pthread_mutex_unlock(&F.lock);
@@ -1083,7 +1183,7 @@ bool fake_pa(uint64_t iova, uint64_t *pa)
 	for (int i = 0; i < MAX_MAPS; i++) {
 		struct iomap *m = &F.iomaps[i];
 
-		if (m->used && iova >= m->iova && iova < m->iova + m->len) {
+		if (m->used && m->pinned && iova >= m->iova && iova < m->iova + m->len) {
 			*pa = m->pa[(iova - m->iova) / PG] + (iova & (PG - 1));
 			ok = true;
 			break;

@@ -20,6 +20,13 @@ struct fake_dev_cfg {
 	const char *cdev;       /* NULL: no vfio-dev entry */
 	uint16_t vendor, device;
 	uint32_t class_code;
+	/* The /dev/vfio/devices node of cdev: normally present (devtmpfs) and a
+	 * character device whose numbers match sysfs vfio-dev/<cdev>/dev. */
+	bool no_node;           /* sysfs lists the cdev, /dev has no node */
+	bool stale_node;        /* the node exists with other device numbers */
+	/* In IOMMU group N (N = index) named "vfio-noiommu", as vfio gives
+	 * noiommu devices when VFIO_GROUP=y; false: no iommu_group link. */
+	bool noiommu_group;
 };
 
 struct fake_cfg {
@@ -42,7 +49,8 @@ struct fake_counts {
 	long mmaps;      /* mmaps made through the library not yet unmapped */
 	long ioas_maps;  /* IOAS mappings in the simulated kernel */
 	long heap;       /* library heap blocks not yet freed */
-	long pinned_pages;
+	long pinned_pages; /* pages of IOAS mappings pinned (a noiommu device
+			    * is attached to their IOAS) */
 };
 
 /* Reset the simulation with cfg (NULL: a default with one bound noiommu
@@ -60,7 +68,10 @@ void fake_fail_at(long nth);
 long fake_calls(void);
 bool fake_fault_fired(void);
 
-/* The simulated kernel's answer for iova (for the model test). */
+/* The simulated kernel's answer for iova (for the model test); false if
+ * unmapped or not pinned (no noiommu device attached to its IOAS). Like the
+ * patched kernel, the last noiommu device detaching from an IOAS unpins its
+ * mappings, and the next attach pins them again at new physical addresses. */
 bool fake_pa(uint64_t iova, uint64_t *pa);
 /* Number of physically contiguous runs of the IOAS mapping starting at iova. */
 long fake_mapping_runs(uint64_t iova);

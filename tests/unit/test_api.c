@@ -651,8 +651,8 @@ static void test_dma_bad(void **state)
 	assert_err(vni_dma_contig(ctx, (void *)(uintptr_t)(UINT64_MAX - 10), 20, &dma, &contig),
 		   EOVERFLOW);
 	assert_err(vni_dma_contig(ctx, mem + (2 << 20), 1, &dma, &contig), ENOENT);
-	assert_ok(vni_dma_contig(ctx, mem, (1 << 20) + 8192, &dma, &contig));
-	assert_true(contig <= (1 << 20) + 4096); /* stops at the unmapped page */
+	/* the whole range must be mapped: the last page is not */
+	assert_err(vni_dma_contig(ctx, mem, (1 << 20) + 8192, &dma, &contig), ENOENT);
 	assert_ok(vni_dma_contig(ctx, mem, (1 << 20) + 4096, &dma, &contig));
 	assert_true(contig >= 4096 && contig <= (1 << 20) + 4096);
 	assert_err(vni_dma_segments(NULL, mem, 1, segs, 4, &n), EINVAL);
@@ -777,6 +777,224 @@ static void test_two_devices(void **state)
 	assert_ok(vni_ctx_destroy(&ctx));
 }
 
+/* ---- device lifetime vs. DMA addresses -------------------------------------- */
+
+/* Every page of [p, p+len) translates to what the simulated kernel pinned. */
+static void assert_matches_kernel(struct vni_ctx *ctx, const char *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 4096) {
+		uint64_t want, got;
+
+		assert_true(fake_pa((uintptr_t)p + off, &want));
+		assert_ok(vni_dma_addr(ctx, p + off + 7, &got));
+		assert_int_equal(got, want + 7);
+	}
+}
+
+static void test_close_invalidates(void **state)
+{
+	const size_t len = 256u << 10;
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	struct vni_dma_mapping_info mi;
+	struct vni_ctx_stats st;
+	struct vni_dma_seg seg;
+	char *mem, *buf;
+	uint64_t d_before, d_after, pa;
+	size_t contig, n;
+
+	(void)state;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	assert_ok(vni_dma_map(ctx, mem, len, 0));
+	assert_ok(vni_dma_alloc(ctx, 8192, VNI_DMA_ALLOC_SMALL, (void **)&buf));
+	assert_matches_kernel(ctx, mem, len);
+	assert_matches_kernel(ctx, buf, 8192);
+	assert_ok(vni_dma_addr(ctx, buf, &d_before));
+
+	/* Last device closes: the kernel unpins, so must the library forget. */
+	assert_ok(vni_device_close(&dev));
+	assert_false(fake_pa((uintptr_t)buf, &pa));
+	assert_err(vni_dma_addr(ctx, buf, &d_after), ENODEV);
+	assert_non_null(strstr(vni_strerror_last(), "no device attached"));
+	assert_err(vni_dma_addr(ctx, mem + len - 1, &d_after), ENODEV);
+	assert_int_equal(vni_dma_addr_fast(ctx, buf), VNI_DMA_ADDR_INVALID);
+	assert_int_equal(vni_dma_addr_fast(ctx, mem), VNI_DMA_ADDR_INVALID);
+	assert_err(vni_dma_contig(ctx, mem, 4096, &d_after, &contig), ENODEV);
+	assert_err(vni_dma_segments(ctx, mem, len, &seg, 1, &n), ENODEV);
+	/* no address at all is valid without a device, mapped or not */
+	assert_err(vni_dma_addr(ctx, mem + len + (4u << 20), &d_after), ENODEV);
+	/* the mappings stay recorded; the table holds no translation */
+	assert_ok(vni_dma_lookup(ctx, buf, &mi));
+	assert_int_equal(mi.flags, VNI_DMA_MAPPING_ALLOCATED);
+	assert_ok(vni_ctx_stats(ctx, &st));
+	assert_int_equal(st.devices, 0);
+	assert_int_equal(st.mappings, 2);
+	assert_int_equal(st.leaf_4k + st.leaf_2m, 0);
+	assert_err(vni_dma_map(ctx, mem + len, 4096, 0), ENODEV);
+
+	/* Next attach (another device): the kernel pins again, elsewhere. */
+	assert_ok(vni_device_open(ctx, EDU2, &dev));
+	assert_matches_kernel(ctx, mem, len);
+	assert_matches_kernel(ctx, buf, 8192);
+	assert_ok(vni_dma_addr(ctx, buf, &d_after));
+	assert_true(d_after != d_before);
+	assert_ok(vni_ctx_stats(ctx, &st));
+	assert_int_equal(st.devices, 1);
+	assert_int_equal(st.runs, (uint64_t)(fake_mapping_runs((uintptr_t)mem) +
+					     fake_mapping_runs((uintptr_t)buf)));
+	assert_int_equal(st.leaf_4k, (len + 8192) / 4096);
+	assert_ok(vni_dma_contig(ctx, buf, 4096, &d_after, &contig));
+	assert_int_equal(contig, 4096);
+
+	/* Unmapping and freeing while no device is attached works too. */
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_dma_unmap(ctx, mem, len));
+	assert_ok(vni_dma_free(ctx, buf));
+	assert_ok(vni_ctx_stats(ctx, &st));
+	assert_int_equal(st.mappings + st.mapped_bytes + st.runs, 0);
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	assert_err(vni_dma_addr(ctx, buf, &d_after), ENOENT);
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+	munmap(mem, len);
+}
+
+/* Closing one of two devices changes nothing; closing both does. */
+static void test_close_one_of_two(void **state)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *a = NULL, *b = NULL;
+	void *buf;
+	uint64_t d1, d2, pa;
+
+	(void)state;
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &a));
+	assert_ok(vni_device_open(ctx, EDU2, &b));
+	assert_ok(vni_dma_alloc(ctx, 4096, 0, &buf));
+	assert_ok(vni_dma_addr(ctx, buf, &d1));
+	assert_ok(vni_device_close(&b));
+	assert_ok(vni_dma_addr(ctx, buf, &d2));
+	assert_int_equal(d1, d2);
+	assert_true(fake_pa((uintptr_t)buf, &pa));
+	assert_int_equal(pa, d1);
+	assert_ok(vni_device_open(ctx, EDU2, &b));     /* not a first attach */
+	assert_ok(vni_dma_addr(ctx, buf, &d2));
+	assert_int_equal(d1, d2);
+	assert_ok(vni_device_close(&a));
+	assert_ok(vni_device_close(&b));
+	assert_err(vni_dma_addr(ctx, buf, &d2), ENODEV);
+	assert_ok(vni_dma_free(ctx, buf));
+	assert_ok(vni_ctx_destroy(&ctx));
+}
+
+/* vni_dma_contig(): all of [va, va+len) must be mapped; *contig is the
+ * physically contiguous length from va, == len iff the range is one piece. */
+static void test_contig_semantics(void **state)
+{
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	struct vni_dma_seg segs[64];
+	struct fake_cfg cfg = fake_default_cfg();
+	const size_t len = 64 * 4096;
+	char *mem;
+	uint64_t dma;
+	size_t contig, n;
+
+	(void)state;
+	cfg.big_pct = 0;
+	cfg.run_max = 4; /* several runs in 64 pages */
+	fake_install(&cfg);
+	mem = mmap(NULL, len + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	assert_ok(vni_dma_map(ctx, mem, len, 0));
+	assert_ok(vni_dma_segments(ctx, mem + 100, len - 200, segs, 64, &n));
+	assert_true(n >= 2);
+	/* a range within the first run: contiguous, contig == len */
+	assert_ok(vni_dma_contig(ctx, mem + 100, (size_t)segs[0].len - 1, &dma, &contig));
+	assert_int_equal(dma, segs[0].dma);
+	assert_int_equal(contig, segs[0].len - 1);
+	/* a range across runs: success, contig is the first run only */
+	assert_ok(vni_dma_contig(ctx, mem + 100, len - 200, &dma, &contig));
+	assert_int_equal(dma, segs[0].dma);
+	assert_int_equal(contig, segs[0].len);
+	assert_true(contig < len - 200);
+	/* any unmapped byte, even after a discontinuity: -ENOENT */
+	assert_err(vni_dma_contig(ctx, mem + 100, len, &dma, &contig), ENOENT);
+	assert_err(vni_dma_contig(ctx, mem + len - 1, 2, &dma, &contig), ENOENT);
+	assert_err(vni_dma_contig(ctx, mem - 1, 2, &dma, &contig), ENOENT);
+	assert_ok(vni_dma_contig(ctx, mem + len - 1, 1, &dma, &contig));
+	assert_int_equal(contig, 1);
+	assert_ok(vni_dma_unmap(ctx, mem, len));
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+	munmap(mem, len + 4096);
+}
+
+/* sysfs lists the cdev but /dev has no node (no devtmpfs, udev slow) or a
+ * stale one: discovery says has_cdev = false, open says why. */
+static void test_cdev_node(void **state)
+{
+	struct fake_cfg cfg = fake_default_cfg();
+	struct vni_pci_dev_info info;
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+
+	(void)state;
+	cfg.devs[0].no_node = true;
+	cfg.devs[1].stale_node = true;
+	fake_install(&cfg);
+	assert_ok(vni_pci_get(EDU, &info));
+	assert_false(info.has_cdev);
+	assert_true(info.noiommu);
+	assert_string_equal(info.cdev_name, "noiommu-vfio0"); /* what sysfs says */
+	assert_string_equal(info.cdev_path, "/dev/vfio/devices/noiommu-vfio0");
+	assert_ok(vni_pci_get(EDU2, &info));
+	assert_false(info.has_cdev);
+	assert_string_equal(info.cdev_name, "noiommu-vfio1");
+	assert_ok(vni_pci_get("0000:00:07.0", &info));
+	assert_true(info.has_cdev);
+
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_err(vni_device_open(ctx, EDU, &dev), ENOENT);
+	assert_null(dev);
+	assert_non_null(strstr(vni_strerror_last(), "/dev/vfio/devices/noiommu-vfio0"));
+	assert_non_null(strstr(vni_strerror_last(), "missing"));
+	assert_non_null(strstr(vni_strerror_last(), "devtmpfs"));
+	assert_err(vni_device_open(ctx, EDU2, &dev), ENODEV);
+	assert_non_null(strstr(vni_strerror_last(), "device numbers"));
+	assert_ok(vni_ctx_destroy(&ctx));
+
+	/* Unpatched 6.12 with VFIO_GROUP=y: a noiommu device (group
+	 * "vfio-noiommu") whose sysfs cdev is "vfioN" and has no node: the
+	 * kernel lacks no-IOMMU cdev support, not "behind a real IOMMU". */
+	cfg = fake_default_cfg();
+	cfg.devs[3].noiommu_group = true;
+	cfg.devs[3].no_node = true;
+	fake_install(&cfg);
+	assert_ok(vni_pci_get("0000:00:07.0", &info));
+	assert_false(info.has_cdev);
+	assert_true(info.noiommu);
+	assert_int_equal(info.iommu_group, 3);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_err(vni_device_open(ctx, "0000:00:07.0", &dev), ENOENT);
+	assert_non_null(strstr(vni_strerror_last(), "lacks no-IOMMU cdev support"));
+	assert_non_null(strstr(vni_strerror_last(), "7.3"));
+	/* the same device outside a vfio-noiommu group keeps -EOPNOTSUPP */
+	cfg.devs[3].noiommu_group = false;
+	cfg.devs[3].no_node = false;
+	assert_ok(vni_ctx_destroy(&ctx));
+	fake_install(&cfg);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_err(vni_device_open(ctx, "0000:00:07.0", &dev), EOPNOTSUPP);
+	assert_ok(vni_ctx_destroy(&ctx));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -790,6 +1008,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_device_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_devices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_invalidates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_one_of_two, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_contig_semantics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cdev_node, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("api", tests, NULL, NULL);

@@ -114,6 +114,79 @@ static void test_device_open(void **state)
 	assert_true(n > 10);
 }
 
+/* Reopening the first device of a context with mappings translates them
+ * again (one GET_PA per run); a failure at any point leaves the device
+ * closed, the context without translations and nothing leaked. */
+static void test_device_reopen(void **state)
+{
+	const size_t len = 1u << 20;
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	struct vni_ctx_stats st;
+	char *mem;
+	void *buf;
+	long n;
+
+	(void)state;
+	{
+		struct fake_cfg cfg = fake_default_cfg();
+
+		cfg.big_pct = 0; /* many runs: a failure at each GET_PA */
+		fake_install(&cfg);
+	}
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	assert_ok(vni_dma_map(ctx, mem, len, 0));
+	assert_ok(vni_dma_alloc(ctx, 8192, VNI_DMA_ALLOC_SMALL, &buf));
+	assert_ok(vni_device_close(&dev));
+	for (n = 1; n < MAX_N; n++) {
+		struct fake_counts mid, now;
+		uint64_t d, pa;
+		bool fired;
+		int ret;
+
+		fake_counts(&mid);
+		fake_fail_at(n);
+		ret = vni_device_open(ctx, EDU, &dev);
+		fired = fake_fault_fired();
+		fake_fail_at(0);
+		if (ret < 0) {
+			assert_true(fired);
+			assert_null(dev);
+			assert_true(vni_strerror_last()[0]);
+			fake_counts(&now);
+			assert_counts_equal(&mid, &now, "device reopen failure");
+			assert_int_equal(vni_dma_addr(ctx, mem, &d), -ENODEV);
+			assert_int_equal(vni_dma_addr(ctx, (char *)buf + 4096, &d), -ENODEV);
+			assert_ok(vni_ctx_stats(ctx, &st));
+			assert_int_equal(st.devices, 0);
+			assert_int_equal(st.leaf_4k + st.leaf_2m, 0);
+			continue;
+		}
+		for (size_t off = 0; off < len; off += 4096) {
+			assert_true(fake_pa((uintptr_t)mem + off, &pa));
+			assert_int_equal(vni_dma_addr_fast(ctx, mem + off), pa);
+		}
+		assert_true(fake_pa((uintptr_t)buf, &pa));
+		assert_int_equal(vni_dma_addr_fast(ctx, buf), pa);
+		assert_ok(vni_ctx_stats(ctx, &st));
+		assert_int_equal(st.runs, (uint64_t)(fake_mapping_runs((uintptr_t)mem) +
+						     fake_mapping_runs((uintptr_t)buf)));
+		assert_ok(vni_device_close(&dev));
+		if (!fired)
+			break;
+	}
+	print_message("vni_device_open with mappings: %ld injected failures unwound cleanly\n",
+		      n - 1);
+	assert_true(n > 20);
+	assert_ok(vni_dma_free(ctx, buf));
+	assert_ok(vni_dma_unmap(ctx, mem, len));
+	assert_ok(vni_ctx_destroy(&ctx));
+	munmap(mem, len);
+}
+
 static void test_dma_map(void **state)
 {
 	const size_t len = 4u << 20;
@@ -346,6 +419,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ctx_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_alloc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_and_bar, setup, teardown),

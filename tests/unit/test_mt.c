@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "internal.h"
@@ -168,10 +169,86 @@ static void test_lookup_while_mapping(void **state)
 	fake_uninstall();
 }
 
+/* Lookups while another thread closes and reopens the only device: the
+ * kernel unpins on the last detach and pins elsewhere on the next attach. A
+ * lookup returns -ENODEV or an address with the right page offset, never an
+ * error of another kind; once reopened, the current addresses. */
+#define REATTACH_LEN (1ull << 20)
+static char *rmem;
+static _Atomic long r_ok, r_nodev;
+
+static void *reattach_reader(void *arg)
+{
+	uint64_t s = 0x2545f4914f6cdd1dull * (uint64_t)(uintptr_t)arg + 1;
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t off = xs(&s) % REATTACH_LEN, d;
+		int ret = vni_dma_addr(ctx, rmem + off, &d);
+
+		if (ret == 0 && (d & 4095) == (off & 4095) && d >= 0x100000000ull)
+			atomic_fetch_add(&r_ok, 1);
+		else if (ret == -ENODEV)
+			atomic_fetch_add(&r_nodev, 1);
+		else
+			atomic_fetch_add(&bad, 1);
+	}
+	return NULL;
+}
+
+static void test_lookup_while_reattaching(void **state)
+{
+	struct vni_device *dev = NULL;
+	pthread_t th[READERS];
+
+	(void)state;
+	fake_install(NULL);
+	atomic_store(&stop, false);
+	atomic_store(&bad, 0);
+	rmem = mmap(NULL, REATTACH_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	assert_true(rmem != MAP_FAILED);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	assert_ok(vni_dma_map(ctx, rmem, REATTACH_LEN, 0));
+	for (long i = 0; i < READERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, reattach_reader, (void *)(i + 1)), 0);
+	for (int round = 0; round < 300; round++) {
+		assert_ok(vni_device_close(&dev));
+		assert_ok(vni_device_open(ctx, round & 1 ? EDU : EDU2, &dev));
+		for (uint64_t off = 0; off < REATTACH_LEN; off += 64 * 4096) {
+			uint64_t pa;
+
+			assert_true(fake_pa((uintptr_t)rmem + off, &pa));
+			assert_int_equal(vni_dma_addr_fast(ctx, rmem + off), pa);
+		}
+		usleep(200); /* let the readers see the open device too */
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < READERS; i++)
+		pthread_join(th[i], NULL);
+	print_message("%ld lookups ok, %ld -ENODEV, %ld wrong\n", (long)r_ok, (long)r_nodev,
+		      (long)bad);
+	assert_int_equal(bad, 0);
+	assert_true(r_ok > 0);
+	assert_true(r_nodev > 0);
+	assert_ok(vni_dma_unmap(ctx, rmem, REATTACH_LEN));
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+	munmap(rmem, REATTACH_LEN);
+	{
+		struct fake_counts c;
+
+		fake_counts(&c);
+		assert_int_equal(c.fds + c.mmaps + c.ioas_maps + c.heap, 0);
+	}
+	fake_uninstall();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup_while_mapping),
+		cmocka_unit_test(test_lookup_while_reattaching),
 	};
 
 	return cmocka_run_group_tests_name("mt", tests, NULL, NULL);
