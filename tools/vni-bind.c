@@ -558,7 +558,8 @@ static int do_bind(const struct opts *o)
 		struct stat st;
 
 		if (vni_pci_get(o->bdf, &now) == 0) {
-			if (now.has_cdev ? stat(now.cdev_path, &st) == 0 : print_nodes(o, false) > 0)
+			if (now.cdev_name[0] ? stat(now.cdev_path, &st) == 0 :
+			    print_nodes(o, false) > 0)
 				break;
 		}
 		if (waited >= (long)(o->wait_s * 1000))
@@ -572,7 +573,7 @@ static int do_bind(const struct opts *o)
 		struct vni_pci_dev_info now;
 		struct stat st;
 
-		if (vni_pci_get(o->bdf, &now) == 0 && !now.has_cdev)
+		if (vni_pci_get(o->bdf, &now) == 0 && !now.cdev_name[0])
 			vt_warn("%s has no vfio cdev: the kernel lacks no-IOMMU cdev support "
 				"(CONFIG_VFIO_DEVICE_CDEV plus Linux 7.3 or the 6.12 series); "
 				"libvfionoiommu needs it", o->bdf);
