@@ -7,8 +7,11 @@
 Contents: busybox (applet links are made by /init at boot), /init, every
 PROGRAM in /usr/bin (ELF programs and scripts alike, mode 0755), and every
 shared library the ELF programs load, as resolved by the dynamic loader
-(ldd): libraries go to /usr/lib/vni (on the guest's LD_LIBRARY_PATH, set by
-/init), the loader itself to the path the programs ask for (PT_INTERP).
+(ldd): libraries go to /lib/x86_64-linux-gnu, which is on the dynamic
+loader's built-in search path (no LD_LIBRARY_PATH needed, so it also works
+for programs run with file capabilities or setuid, where the loader ignores
+LD_LIBRARY_PATH), the loader itself to the path the programs ask for
+(PT_INTERP).
 """
 
 import argparse
@@ -22,7 +25,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from vnivm import CpioWriter  # noqa: E402
 
-LIBDIR = "/usr/lib/vni"
+LIBDIR = "/lib/x86_64-linux-gnu"  # Debian's ld.so system search path
 
 
 def is_elf(path):
