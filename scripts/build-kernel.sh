@@ -29,6 +29,10 @@
 set -euo pipefail
 umask 022
 
+# The whole script is one function, parsed before anything runs: editing
+# this file while a build is running cannot derail that build.
+main() {
+
 prog=build-kernel
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 self="$repo/scripts/build-kernel.sh"
@@ -114,7 +118,9 @@ exec 9>"$cache/.lock"
 if ! flock -n 9; then
 	say "waiting for another kernel build (lock $cache/.lock)"
 	flock 9
+	say "got the lock after $(elapsed "$t_start")"
 fi
+phase_start=$(date +%s)
 
 # --- keys --------------------------------------------------------------------
 hash() { sha256sum | cut -c1-32; }
@@ -370,3 +376,7 @@ fi
 mv "$new" "$out"
 rm -rf "$kernels/.$flavour.old.$$"
 say "done: $out ($krel, bzImage $(( $(stat -c %s "$out/bzImage") / 1024 )) KiB, $(ls "$out/selftests" | wc -l) selftest(s)) in $(elapsed "$t_start")"
+}
+
+main "$@"
+exit $?
