@@ -295,10 +295,10 @@ int main(int argc, char **argv)
 	pfd.fd = efd;
 	pfd.events = POLLIN;
 	do
-		ret = poll(&pfd, 1, 5000);
+		ret = poll(&pfd, 1, 10000);
 	while (ret < 0 && errno == EINTR);
 	if (ret <= 0) {
-		fprintf(stderr, "%s: no MSI within 5 s after starting factorial(%d)%s%s\n", prog,
+		fprintf(stderr, "%s: no MSI within 10 s after starting factorial(%d)%s%s\n", prog,
 			FACT_N, ret < 0 ? ": " : "", ret < 0 ? strerror(errno) : "");
 		goto out;
 	}

@@ -95,7 +95,7 @@ static void test_bar(struct vni_device *dev)
 
 static void wait_irq(const char *name, struct vni_device *dev, int efd, uint32_t want_status)
 {
-	int64_t cnt = vt_wait_eventfd(efd, 5000);
+	int64_t cnt = vt_wait_eventfd(efd, 10000);
 	uint32_t st = vt_edu_rd(dev, EDU_REG_IRQ_STATUS);
 
 	vt_ok(cnt > 0, "%s: eventfd fired (count %lld)", name, (long long)cnt);
