@@ -12,26 +12,6 @@
 #include "util.h"
 #include "internal.h"
 
-static int setup(void **state)
-{
-	(void)state;
-	fake_install(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fake_counts c;
-
-	(void)state;
-	fake_counts(&c);
-	fake_uninstall();
-	if (c.fds || c.mmaps || c.ioas_maps || c.heap)
-		fail_msg("leak after test: fds %ld mmaps %ld ioas_maps %ld heap %ld",
-			 c.fds, c.mmaps, c.ioas_maps, c.heap);
-	return 0;
-}
-
 /* ---- PCI addresses ---------------------------------------------------------- */
 static void test_bdf_parse(void **state)
 {
@@ -998,20 +978,20 @@ static void test_cdev_node(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_bdf_parse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_filter_parse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pci_get_and_noiommu, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pci_scan_host, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_last_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctx_bad, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_bad, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dma_bad, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_devices, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_invalidates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_one_of_two, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_contig_semantics, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cdev_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bdf_parse, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_filter_parse, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_pci_get_and_noiommu, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_pci_scan_host, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_log, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_last_error, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_ctx_bad, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_device_bad, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_dma_bad, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_two_devices, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_close_invalidates, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_close_one_of_two, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_contig_semantics, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_cdev_node, fake_setup, fake_teardown),
 	};
 
 	return cmocka_run_group_tests_name("api", tests, NULL, NULL);

@@ -14,26 +14,6 @@
 
 #define MAX_N 5000
 
-static int setup(void **state)
-{
-	(void)state;
-	fake_install(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fake_counts c;
-
-	(void)state;
-	fake_counts(&c);
-	fake_uninstall();
-	if (c.fds || c.mmaps || c.ioas_maps || c.heap)
-		fail_msg("leak after test: fds %ld mmaps %ld ioas_maps %ld heap %ld",
-			 c.fds, c.mmaps, c.ioas_maps, c.heap);
-	return 0;
-}
-
 static void zero_counts(const char *what)
 {
 	struct fake_counts z, c;
@@ -417,13 +397,13 @@ static void test_teardown_everything(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ctx_new, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dma_map, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dma_alloc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_irq_and_bar, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_teardown_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctx_new, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_device_open, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_device_reopen, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_dma_map, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_dma_alloc, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_irq_and_bar, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_everything, fake_setup, fake_teardown),
 	};
 
 	return cmocka_run_group_tests_name("fault", tests, NULL, NULL);

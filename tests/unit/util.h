@@ -14,6 +14,28 @@
 
 #include "fake.h"
 
+/* cmocka fixtures: a fresh simulated kernel per test, and a check that
+ * the test left no fd, mmap, IOAS mapping or heap block behind. */
+static inline int fake_setup(void **state)
+{
+	(void)state;
+	fake_install(NULL);
+	return 0;
+}
+
+static inline int fake_teardown(void **state)
+{
+	struct fake_counts c;
+
+	(void)state;
+	fake_counts(&c);
+	fake_uninstall();
+	if (c.fds || c.mmaps || c.ioas_maps || c.heap)
+		fail_msg("leak after test: fds %ld mmaps %ld ioas_maps %ld heap %ld",
+			 c.fds, c.mmaps, c.ioas_maps, c.heap);
+	return 0;
+}
+
 #define EDU "0000:00:04.0"
 #define EDU2 "0000:00:05.0"
 
