@@ -15,11 +15,13 @@
 #                     (re-made when the series or a patch changes)
 #   build/<flavour>/  make O= build directory (kept; wiped when its source
 #                     tree is re-made)
-#   ccache/           CCACHE_DIR: after a patch edit most objects hit it
+#   ccache/           CCACHE_DIR (or $VNI_CCACHE_DIR): after a patch edit most
+#                     objects hit it
 #   logs/<flavour>.log  full output of the last build of that flavour
 #   kernels/<flavour>/  the default output directory (--kernels)
 #
-# Output: <kernels>/<flavour>/{bzImage,config,headers/include/,selftests/}.
+# Output: <kernels>/<flavour>/{bzImage,config,headers/include/,selftests/,
+# modules/} (modules/lib/modules/<release>/ only for a modular flavour).
 # A stamp (.vni-key) keyed on the source package version, the tarball, the
 # series and patch contents, the fragments, this script and the selftest
 # shim makes an unchanged rebuild a no-op. Stamps are written last and
@@ -231,11 +233,14 @@ else
 fi
 hdr="$b/vni-headers"
 st="$b/vni-selftests"
+mods="$b/vni-modules"
 krel=$(cat "$b/include/config/kernel.release" 2>/dev/null || echo unknown)
 
 if command -v ccache >/dev/null && [ -d /usr/lib/ccache ]; then
 	export PATH="/usr/lib/ccache:$PATH"
-	export CCACHE_DIR="$cache/ccache"
+	# VNI_CCACHE_DIR lets a second cache directory (another checkout's
+	# kernels) share the compiled objects.
+	export CCACHE_DIR="${VNI_CCACHE_DIR:-$cache/ccache}"
 	export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime,time_macros
 	export CCACHE_NOHASHDIR=1
 	mkdir -p "$CCACHE_DIR"
@@ -291,10 +296,27 @@ say "config verified: ${#order[@]} options as asked"
 phase_done "configure"
 
 # --- build -------------------------------------------------------------------
-say "make -j$jobs bzImage"
-run "${kmake[@]}" -j"$jobs" bzImage
+targets=(bzImage)
+modular=0
+if grep -q '^CONFIG_MODULES=y' "$b/.config"; then
+	modular=1
+	targets+=(modules)
+fi
+say "make -j$jobs ${targets[*]}"
+run "${kmake[@]}" -j"$jobs" "${targets[@]}"
 krel=$(cat "$b/include/config/kernel.release")
-phase_done "bzImage ($krel)"
+phase_done "${targets[*]} ($krel)"
+
+# Modular flavour: lib/modules/<release>/ with modules.dep, as the guest's
+# /init expects it (stripped: the initramfs stays small).
+rm -rf "$mods"
+if [ "$modular" = 1 ]; then
+	command -v depmod >/dev/null || die "depmod not found (apt-get install kmod)"
+	run "${kmake[@]}" modules_install INSTALL_MOD_PATH="$mods" INSTALL_MOD_STRIP=1
+	[ -f "$mods/lib/modules/$krel/modules.dep" ] || die "modules_install wrote no modules.dep"
+	rm -f "$mods/lib/modules/$krel/build" "$mods/lib/modules/$krel/source"
+	phase_done "modules_install ($(find "$mods" -name '*.ko' | wc -l) modules)"
+fi
 
 rm -rf "$hdr"
 run "${kmake[@]}" headers_install INSTALL_HDR_PATH="$hdr"
@@ -355,11 +377,12 @@ fi # need_build
 # --- install -----------------------------------------------------------------
 new="$kernels/.$flavour.new.$$"
 rm -rf "$new"
-mkdir -p "$new/headers" "$new/selftests"
+mkdir -p "$new/headers" "$new/selftests" "$new/modules"
 cp "$b/arch/x86/boot/bzImage" "$new/bzImage"
 cp "$b/.config" "$new/config"
 cp -a "$hdr/include" "$new/headers/include"
 cp -a "$st/." "$new/selftests/"
+[ ! -d "$mods/lib" ] || cp -a "$mods/lib" "$new/modules/"
 {
 	echo "flavour: $flavour"
 	echo "kernelrelease: $krel"
