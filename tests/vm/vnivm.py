@@ -179,6 +179,7 @@ class ConsoleScanner:
 
 EDU_SLOTS = ["04.0", "05.0"]
 NVME_SLOT = "06.0"
+E1000_SLOT = "07.0"
 
 
 class Result:
@@ -240,7 +241,7 @@ def build_run_cpio(cmd, kernel_dir):
     return cp.getvalue(), names
 
 
-def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir):
+def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir, iommu="none"):
     accel = os.environ.get("VNI_VM_ACCEL", "tcg")
     if accel == "kvm":
         accel_args = ["-accel", "kvm", "-cpu", "host"]
@@ -249,15 +250,25 @@ def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir):
     else:
         raise ValueError("VNI_VM_ACCEL must be tcg or kvm, not %r" % accel)
     qemu = os.environ.get("VNI_QEMU", "qemu-system-x86_64")
-    cmd = [qemu, "-machine", "pc"] + accel_args + [
+    if iommu == "none":
+        machine, iommu_args = "pc", []
+    elif iommu == "intel":
+        # VT-d needs q35; it must come before the PCI devices it translates.
+        # No interrupt remapping: under TCG it is not needed and x2apic
+        # stays off. The kernel command line gets intel_iommu=on (run_vm).
+        machine, iommu_args = "q35", ["-device", "intel-iommu,intremap=off"]
+    else:
+        raise ValueError("unknown iommu %r (none, intel)" % iommu)
+    cmd = [qemu, "-machine", machine] + accel_args + [
         "-m", str(memory), "-smp", str(smp),
         "-nographic", "-no-reboot", "-vga", "none", "-nic", "none",
         "-kernel", os.path.join(kernel_dir, "bzImage"),
         "-initrd", initrd,
         "-append", append,
-    ]
+    ] + iommu_args
     nedu = 0
     nnvme = 0
+    ne1000 = 0
     for dev in devices:
         if dev == "edu":
             if nedu >= len(EDU_SLOTS):
@@ -273,13 +284,22 @@ def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir):
             cmd += ["-drive", "file=%s,if=none,id=nvm0,format=raw" % img,
                     "-device", "nvme,serial=vni0001,drive=nvm0,addr=%s" % NVME_SLOT]
             nnvme += 1
+        elif dev == "e1000":
+            if ne1000 >= 1:
+                raise ValueError("at most one e1000 device")
+            # A user-mode network with no way out: the guest gets a real
+            # link, an address and a route to test against, nothing more.
+            cmd += ["-netdev", "user,id=vnin0,restrict=on",
+                    "-device", "e1000,netdev=vnin0,addr=%s" % E1000_SLOT]
+            ne1000 += 1
         else:
-            raise ValueError("unknown device %r (edu, nvme)" % dev)
+            raise ValueError("unknown device %r (edu, nvme, e1000)" % dev)
     return cmd
 
 
 def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
-           hugepages=0, memory=1024, smp=2, extra_append="", grace=30, out=sys.stdout):
+           hugepages=0, memory=1024, smp=2, extra_append="", grace=30, out=sys.stdout,
+           iommu="none"):
     res = Result()
     res.log_path = log_path
     t0 = time.monotonic()
@@ -301,6 +321,8 @@ def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
     append = "console=ttyS0 panic=-1 rdinit=/init"
     if hugepages:
         append += " hugepagesz=2M hugepages=%d" % hugepages
+    if iommu == "intel":
+        append += " intel_iommu=on"
     if extra_append:
         append += " " + extra_append
 
@@ -313,7 +335,8 @@ def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
         initrd = os.path.join(tmpdir, "initrd.img")
         with open(initrd, "wb") as f:
             f.write(initrd_data)
-        qcmd = qemu_command(kernel_dir, initrd, list(devices), memory, smp, append, tmpdir)
+        qcmd = qemu_command(kernel_dir, initrd, list(devices), memory, smp, append, tmpdir,
+                            iommu=iommu)
         header = ("run-vm-test: kernel %s, initramfs %s (%d KiB with the per-run cpio; "
                   "selftests: %s), devices: %s, timeout %d s\n"
                   "run-vm-test: guest command: %s\n"
@@ -422,7 +445,9 @@ def main(argv=None):
     ap.add_argument("--kernel-dir", required=True, help="<kernels>/<flavour>")
     ap.add_argument("--initramfs", required=True)
     ap.add_argument("--cmd", required=True, help="guest shell command (exit 0 = pass)")
-    ap.add_argument("--devices", default="", help="comma list of edu,nvme")
+    ap.add_argument("--devices", default="", help="comma list of edu,nvme,e1000")
+    ap.add_argument("--iommu", default="none", choices=["none", "intel"],
+                    help="guest IOMMU (intel: q35 + intel-iommu, intel_iommu=on)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds (default 300)")
     ap.add_argument("--log-dir", default=".", help="where the console log is kept")
     ap.add_argument("--name", default=None, help="test name (log file name)")
@@ -442,7 +467,7 @@ def main(argv=None):
     try:
         res = run_vm(a.kernel_dir, a.initramfs, a.cmd, devices=devices, timeout=a.timeout,
                      log_path=log_path, hugepages=a.hugepages, memory=a.memory, smp=a.smp,
-                     extra_append=a.append, grace=a.grace,
+                     extra_append=a.append, grace=a.grace, iommu=a.iommu,
                      out=None if a.quiet else sys.stdout)
     except (OSError, ValueError) as e:
         print("run-vm-test: FAIL reason=harness-error: %s" % e)
