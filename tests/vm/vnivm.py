@@ -297,9 +297,98 @@ def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir, iommu
     return cmd
 
 
+HOST_COMMANDS = ("device_add", "device_del")
+
+
+class HostChannel:
+    """Lets the guest ask the host for QEMU monitor commands (hot plug).
+
+    The guest writes one HMP command line to its second serial port
+    (/dev/ttyS1, see vni-vm-host); the host runs it through QMP's
+    human-monitor-command and answers one line, "ok" or "error: TEXT".
+    Only HOST_COMMANDS are accepted. Requests and answers go to the log."""
+
+    def __init__(self, tmpdir, note):
+        self.chan_path = os.path.join(tmpdir, "host.sock")
+        self.qmp_path = os.path.join(tmpdir, "qmp.sock")
+        self._note = note
+        self._stop = threading.Event()
+        self._thread = None
+
+    def qemu_args(self):
+        # Any -serial replaces -nographic's default serial: name both, the
+        # console first (ttyS0, as without the channel), then the channel.
+        return ["-serial", "mon:stdio",
+                "-chardev", "socket,id=vnihost,path=%s,server=on,wait=off" % self.chan_path,
+                "-serial", "chardev:vnihost",
+                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+
+    def start(self):
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+
+    def _connect(self, path):
+        import socket
+        while not self._stop.is_set():
+            try:
+                sk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sk.connect(path)
+                return sk
+            except OSError:
+                sk.close()
+                time.sleep(0.1)
+        return None
+
+    def _qmp(self, f, obj):
+        import json
+        f.write((json.dumps(obj) + "\n").encode())
+        f.flush()
+        while True:
+            line = f.readline()
+            if not line:
+                raise OSError("QMP connection closed")
+            msg = json.loads(line)
+            if "return" in msg or "error" in msg:
+                return msg
+
+    def _serve(self):
+        import json
+        chan = self._connect(self.chan_path)
+        qmp = self._connect(self.qmp_path)
+        if chan is None or qmp is None:
+            return
+        qf = qmp.makefile("rwb")
+        try:
+            json.loads(qf.readline())  # greeting
+            self._qmp(qf, {"execute": "qmp_capabilities"})
+            cf = chan.makefile("rwb")
+            for raw in iter(cf.readline, b""):
+                req = raw.decode("utf-8", "replace").strip()
+                if not req:
+                    continue
+                word = req.split()[0]
+                if word not in HOST_COMMANDS:
+                    answer = "error: %s is not allowed (only %s)" % (word, ", ".join(HOST_COMMANDS))
+                else:
+                    r = self._qmp(qf, {"execute": "human-monitor-command",
+                                       "arguments": {"command-line": req}})
+                    text = r.get("return", "") if "return" in r else r["error"].get("desc", "?")
+                    text = " ".join(str(text).split())
+                    answer = "ok" if "return" in r and not text else "error: %s" % (text or "?")
+                self._note("run-vm-test: host request %r: %s\n" % (req, answer))
+                cf.write((answer + "\n").encode())
+                cf.flush()
+        except (OSError, ValueError) as e:
+            if not self._stop.is_set():
+                self._note("run-vm-test: host channel: %s\n" % e)
+
+
 def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
            hugepages=0, memory=1024, smp=2, extra_append="", grace=30, out=sys.stdout,
-           iommu="none"):
+           iommu="none", host_channel=False):
     res = Result()
     res.log_path = log_path
     t0 = time.monotonic()
@@ -337,6 +426,17 @@ def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
             f.write(initrd_data)
         qcmd = qemu_command(kernel_dir, initrd, list(devices), memory, smp, append, tmpdir,
                             iommu=iommu)
+        log_lock = threading.Lock()
+
+        def note(text):
+            with log_lock:
+                _emit(out, text)
+                if log:
+                    log.write(text)
+                    log.flush()
+        host = HostChannel(tmpdir, note) if host_channel else None
+        if host:
+            qcmd += host.qemu_args()
         header = ("run-vm-test: kernel %s, initramfs %s (%d KiB with the per-run cpio; "
                   "selftests: %s), devices: %s, timeout %d s\n"
                   "run-vm-test: guest command: %s\n"
@@ -358,6 +458,8 @@ def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
 
         th = threading.Thread(target=reader, daemon=True)
         th.start()
+        if host:
+            host.start()
         deadline = t0 + timeout
         eof = False
         while not eof:
@@ -372,10 +474,7 @@ def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
                 eof = True
                 break
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n").replace("\r", "")
-            if log:
-                log.write(line + "\n")
-                log.flush()
-            _emit(out, line + "\n")
+            note(line + "\n")
             had_verdict = scanner.verdict is not None
             scanner.feed(line)
             if not had_verdict and scanner.verdict is not None:
@@ -395,6 +494,8 @@ def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        if host:
+            host.stop()
         try:
             qemu_rc = proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -446,6 +547,8 @@ def main(argv=None):
     ap.add_argument("--initramfs", required=True)
     ap.add_argument("--cmd", required=True, help="guest shell command (exit 0 = pass)")
     ap.add_argument("--devices", default="", help="comma list of edu,nvme,e1000")
+    ap.add_argument("--host-channel", action="store_true",
+                    help="guest may ask for device_add/device_del (vni-vm-host)")
     ap.add_argument("--iommu", default="none", choices=["none", "intel"],
                     help="guest IOMMU (intel: q35 + intel-iommu, intel_iommu=on)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds (default 300)")
@@ -468,6 +571,7 @@ def main(argv=None):
         res = run_vm(a.kernel_dir, a.initramfs, a.cmd, devices=devices, timeout=a.timeout,
                      log_path=log_path, hugepages=a.hugepages, memory=a.memory, smp=a.smp,
                      extra_append=a.append, grace=a.grace, iommu=a.iommu,
+                     host_channel=a.host_channel,
                      out=None if a.quiet else sys.stdout)
     except (OSError, ValueError) as e:
         print("run-vm-test: FAIL reason=harness-error: %s" % e)
