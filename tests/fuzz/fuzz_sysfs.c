@@ -380,15 +380,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* What the library should make of an attribute: it reads at most 31 bytes
+ * (a 32-byte buffer), hexadecimal as strtoul. */
 static unsigned long hexattr(int s, bool *ok)
 {
-	char *end;
+	char buf[32], *end;
 	unsigned long v;
 
+	snprintf(buf, sizeof(buf), "%s\n", slot(s));
 	errno = 0;
-	v = strtoul(slot(s), &end, 16);
+	v = strtoul(buf, &end, 16);
 	*ok = strcmp(slot(s), "-") != 0 && strcmp(slot(s), "!") != 0 && !errno &&
-	      end != slot(s);
+	      end != buf;
 	return v;
 }
 
