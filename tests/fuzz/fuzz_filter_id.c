@@ -9,7 +9,8 @@
  *     is untouched when no device ID is given;
  *   - the IDs are the hexadecimal numbers before and after the colon;
  *   - the canonical form ("%04x" or "%04x:%04x") parses to the same filter.
- * For a rejected input: -EINVAL.
+ * For a rejected input: -EINVAL, and the message quotes the input (up to 64
+ * bytes) as the caller passed it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -57,7 +58,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	ret = vni_pci_filter_parse_id(s, &f);
 	if (ret != 0) {
+		char quoted[80];
+
 		FUZZ_CHECK(ret == -EINVAL, "\"%s\": returned %d", s, ret);
+		/* The message quotes what the caller passed (its first 64 bytes). */
+		snprintf(quoted, sizeof(quoted), "\"%.64s\"", s);
+		FUZZ_CHECK(strstr(vni_strerror_last(), quoted) != NULL,
+			   "\"%s\" rejected with the message: %s", s, vni_strerror_last());
 		free(s);
 		return 0;
 	}
