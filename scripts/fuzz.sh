@@ -30,7 +30,7 @@ build=$top/build-fuzz
 work=
 all_targets=(pci_addr filter_id log_level sysfs tools_args mountinfo)
 
-usage() { sed -n '4,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '4,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while getopts "t:j:b:w:h" opt; do
 	case $opt in
 	t) minutes=$OPTARG ;;
