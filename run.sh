@@ -6,7 +6,8 @@
 #   ./run.sh demo   set everything up, then run the edu DMA example in QEMU
 #                   on the patched cdev-only kernel
 #   ./run.sh test   set everything up, then run every test (unit, unit under
-#                   ASan+UBSan, and the QEMU suite on all kernel flavours)
+#                   ASan+UBSan, the fuzz regression, the unit suite on arm64
+#                   under qemu-user, and the QEMU suite on all kernel flavours)
 #
 # Both are idempotent: packages, kernels (cached under VNI_CACHE_DIR) and
 # the Meson build are only redone when their inputs changed.
@@ -17,6 +18,8 @@ cache=${VNI_CACHE_DIR:-/var/cache/libvfionoiommu}
 kernels=$cache/kernels
 build=$top/build
 build_asan=$top/build-asan
+build_fuzz=$top/build-fuzz
+build_arm64=$top/build-arm64
 export VNI_CACHE_DIR=$cache
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -72,7 +75,13 @@ summary() {
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
-    for line in open(path):
+    try:
+        log = open(path)
+    except OSError:
+        print(f"no test log {path}: that step did not get to its tests")
+        failed += 1
+        continue
+    for line in log:
         r = json.loads(line)["result"]
         if r in ("OK", "EXPECTEDFAIL"):
             passed += 1
@@ -109,10 +118,18 @@ test)
 	ninja -C "$build_asan"
 	rc=0
 	meson test -C "$build_asan" --suite unit --no-rebuild --print-errorlogs || rc=1
+	step "fuzz regression: each libFuzzer target over its seed corpus (clang)"
+	CC=clang meson_setup "$build_fuzz" -Dfuzz=true -Dtests=false -Dexamples=false \
+		-Dvm-tests=false
+	ninja -C "$build_fuzz"
+	meson test -C "$build_fuzz" --suite fuzz --no-rebuild --print-errorlogs || rc=1
+	step "arm64: cross-build, unit tests under qemu-aarch64"
+	"$top/scripts/test-arm64.sh" "$build_arm64" || rc=1
 	step "unit and QEMU tests"
 	meson test -C "$build" --suite unit --suite vm --no-rebuild --print-errorlogs || rc=1
 	step "summary"
-	summary "$build_asan/meson-logs/testlog.json" "$build/meson-logs/testlog.json"
+	summary "$build_asan/meson-logs/testlog.json" "$build_fuzz/meson-logs/testlog.json" \
+		"$build_arm64/meson-logs/testlog.json" "$build/meson-logs/testlog.json"
 	exit $rc
 	;;
 *)

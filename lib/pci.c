@@ -96,38 +96,41 @@ int vni_noiommu_enabled(void)
 	return buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1';
 }
 
+/* 1 to 4 hexadecimal digits, nothing else (no "0x", sign or space). */
+static const char *parse_id16(const char *p, uint16_t *out)
+{
+	unsigned int v = 0;
+	int n;
+
+	for (n = 0; n < 4 && isxdigit((unsigned char)p[n]); n++)
+		v = v * 16 + (unsigned int)(isdigit((unsigned char)p[n]) ?
+			p[n] - '0' : (tolower((unsigned char)p[n]) - 'a' + 10));
+	if (n == 0 || isxdigit((unsigned char)p[n]))
+		return NULL;
+	*out = (uint16_t)v;
+	return p + n;
+}
+
 int vni_pci_filter_parse_id(const char *s, struct vni_pci_filter *filter)
 {
-	unsigned long vendor, device;
-	char *end;
+	const char *p;
+	uint16_t vendor, device;
 
 	if (!s || !filter)
 		return vnip_err(-EINVAL, "vni_pci_filter_parse_id: NULL argument");
-	if (!isxdigit((unsigned char)s[0]))
+	p = parse_id16(s, &vendor);
+	if (!p || (*p != '\0' && *p != ':'))
 		goto bad;
-	vendor = strtoul(s, &end, 16);
-	if (vendor > 0xffff || end - s > 4)
-		goto bad;
-	if (*end == '\0') {
-		filter->vendor = (uint16_t)vendor;
+	if (*p == '\0' || p[1] == '\0') {
+		filter->vendor = vendor;
 		filter->flags |= VNI_PCI_MATCH_VENDOR;
 		return 0;
 	}
-	if (*end != ':')
+	p = parse_id16(p + 1, &device);
+	if (!p || *p != '\0')
 		goto bad;
-	s = end + 1;
-	if (*s == '\0') {
-		filter->vendor = (uint16_t)vendor;
-		filter->flags |= VNI_PCI_MATCH_VENDOR;
-		return 0;
-	}
-	if (!isxdigit((unsigned char)s[0]))
-		goto bad;
-	device = strtoul(s, &end, 16);
-	if (device > 0xffff || end - s > 4 || *end != '\0')
-		goto bad;
-	filter->vendor = (uint16_t)vendor;
-	filter->device = (uint16_t)device;
+	filter->vendor = vendor;
+	filter->device = device;
 	filter->flags |= VNI_PCI_MATCH_VENDOR | VNI_PCI_MATCH_DEVICE;
 	return 0;
 bad:
@@ -203,7 +206,7 @@ static int fill_info(const char *bdf, struct vni_pci_dev_info *info)
 	snprintf(path, sizeof(path), "%s/vfio-dev", dir);
 	if (vnip_dir_find(path, is_vfio_cdev, buf, sizeof(buf)) == 1 &&
 	    strlen(buf) < sizeof(info->cdev_name)) {
-		snprintf(info->cdev_name, sizeof(info->cdev_name), "%s", buf);
+		memcpy(info->cdev_name, buf, strlen(buf) + 1); /* length checked above */
 		snprintf(info->cdev_path, sizeof(info->cdev_path), "%s/%s",
 			 VNIP_DEV_VFIO_DEVICES, info->cdev_name);
 		if (strncmp(buf, "noiommu-", 8) == 0)

@@ -26,6 +26,19 @@ done
 
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
+
+# Cross builds (arm64 under qemu-user): run the tools through Meson's
+# exe wrapper, which the tests get in MESON_EXE_WRAPPER.
+if [ -n "${MESON_EXE_WRAPPER:-}" ]; then
+	mkdir "$tmp/wrap" || exit 1
+	for v in LIST BIND UNBIND INSPECT TRANSLATE; do
+		eval "t=\$$v"
+		w=$tmp/wrap/$(basename "$t")
+		printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$MESON_EXE_WRAPPER" "$(realpath "$t")" >"$w"
+		chmod +x "$w"
+		eval "$v=\$w"
+	done
+fi
 pass=0
 fail=0
 
