@@ -32,8 +32,11 @@
 #   --work DIR      scratch directory (default: ./vni-work; removed at the
 #                   end unless --keep)
 #   --out DIR       where the .ko files go (default: ./out)
+#   --check-versions  only check that the source tarball is the kernel's
+#                   version (fast: used by dkms.conf PRE_BUILD, whose output
+#                   DKMS shows)
 #   --check         only check that source, headers and series fit
-#                   together (versions, configuration), build nothing
+#                   together (versions, patches, configuration), build nothing
 #   --keep          keep the work directory
 #   -j N            parallel jobs (default: nproc)
 #
@@ -57,6 +60,7 @@ patch_dir=
 work=
 out=
 check_only=0
+versions_only=0
 keep=0
 jobs=$(nproc 2>/dev/null || echo 2)
 kver=
@@ -71,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--work) work=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	--check) check_only=1; shift ;;
+	--check-versions) versions_only=1; shift ;;
 	--keep) keep=1; shift ;;
 	-j) jobs=${2:?}; shift 2 ;;
 	-j*) jobs=${1#-j}; shift ;;
@@ -161,6 +166,10 @@ if [ -n "$src_pkgver" ] && [ -n "$kernel_pkgver" ] && [ "$src_pkgver" != "$kerne
 fi
 say "kernel $kver (Linux $kernel_upstream${kernel_pkgver:+, $kernel_pkgver}), source $tarball" \
     "(Linux $source_upstream${src_pkgver:+, $src_pkgver}), headers $headers"
+if [ "$versions_only" = 1 ]; then
+	say "versions match"
+	return 0
+fi
 
 # --- the series ----------------------------------------------------------------
 patches=()
