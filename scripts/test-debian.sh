@@ -192,7 +192,7 @@ if [ -z "$build" ]; then
 fi
 rc=0
 ninja -C "$build" >/dev/null || rc=1
-[ $rc = 0 ] && { meson test -C "$build" --suite debian --no-rebuild --print-errorlogs || rc=1; }
+[ $rc = 0 ] && { meson test -C "$build" --suite debian --no-rebuild --print-errorlogs --logbase testlog-debian || rc=1; }
 result $rc "QEMU tests on Debian's kernel"
 
 # --- 7. chroot --------------------------------------------------------------------------------
