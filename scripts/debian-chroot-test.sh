@@ -5,6 +5,7 @@
 # use them, purge them, and check that nothing is left behind:
 #
 #   scripts/debian-chroot-test.sh DEBDIR
+#   scripts/debian-chroot-test.sh --prepare   (only make the cached chroot)
 #
 # DEBDIR holds libvfionoiommu0, libvfionoiommu-dev and vfionoiommu-tools
 # .debs (scripts/debian-build-packages.sh). The chroot is `debootstrap
@@ -22,12 +23,17 @@ umask 022
 prog=debian-chroot-test
 say() { printf '[%s] %s\n' "$prog" "$*"; }
 die() { printf '[%s] ERROR: %s\n' "$prog" "$*" >&2; exit 1; }
-debdir=${1:?usage: $0 DEBDIR}
-debdir=$(cd "$debdir" && pwd)
+debdir=${1:?usage: $0 DEBDIR|--prepare}
+prepare=0
+if [ "$debdir" = --prepare ]; then
+	prepare=1
+else
+	debdir=$(cd "$debdir" && pwd)
+fi
 cache=${VNI_CACHE_DIR:-/var/cache/libvfionoiommu}/debian/chroot
 suite=bookworm
 pkgs="libvfionoiommu0 libvfionoiommu-dev vfionoiommu-tools"
-for p in $pkgs; do ls "$debdir/${p}_"*.deb >/dev/null 2>&1 || die "no $p .deb in $debdir"; done
+[ "$prepare" = 1 ] || for p in $pkgs; do ls "$debdir/${p}_"*.deb >/dev/null 2>&1 || die "no $p .deb in $debdir"; done
 command -v debootstrap >/dev/null || die "debootstrap not found"
 t0=$(date +%s)
 
@@ -40,6 +46,9 @@ base=$cache/$suite-minbase-$key.tar
 mkdir -p "$cache"
 
 root=$cache/run
+[ "$prepare" = 0 ] || root=$cache/prepare
+exec 9>"$cache/.lock"
+flock 9
 cleanup() {
 	mountpoint -q "$root/sys" 2>/dev/null && umount "$root/sys"
 	mountpoint -q "$root/proc" 2>/dev/null && umount "$root/proc"
@@ -62,6 +71,10 @@ if [ ! -f "$base" ]; then
 	mv "$base.tmp" "$base"
 	rm -rf "$root"
 	say "chroot made in $(( $(date +%s) - t0 ))s"
+fi
+if [ "$prepare" = 1 ]; then
+	say "chroot ready: $base"
+	exit 0
 fi
 mkdir -p "$root"
 tar -C "$root" -xf "$base"

@@ -96,6 +96,11 @@ fi
 result $rc "packages"
 [ $rc = 0 ] || finish
 
+# The chroot's debootstrap is mostly downloads: make it meanwhile.
+mkdir -p "$cache/debian"
+"$top/scripts/debian-chroot-test.sh" --prepare >"$cache/debian/chroot-prepare.log" 2>&1 &
+chroot_pid=$!
+
 # --- 2. .debs + lintian -------------------------------------------------------------
 step "Debian packages (dpkg-buildpackage -us -uc -b, lintian)"
 debdir=$("$top/scripts/debian-build-packages.sh" | tail -1)
@@ -197,6 +202,8 @@ result $rc "QEMU tests on Debian's kernel"
 
 # --- 7. chroot --------------------------------------------------------------------------------
 step "install, use and purge the .debs in a debootstrap chroot"
+wait "$chroot_pid"
+cat "$cache/debian/chroot-prepare.log"
 "$top/scripts/debian-chroot-test.sh" "$debdir"
 result $? "chroot install/purge"
 
