@@ -103,6 +103,12 @@ krel=$("${kmake[@]}" -s kernelrelease)
 say "configuration ($mode, Debian's amd64 config plus the series' options) verified: $want; kernel $krel"
 
 if [ "$check" = 1 ]; then
+	ckey=$( { echo "$key $mode"; sha256sum <"$0"; sha256sum <"$b/.config"; } | sha256sum | cut -c1-24)
+	if [ "$(cat "$cache/.check-ok" 2>/dev/null)" = "$ckey" ]; then
+		say "check passed before for this source, series and configuration (stamp $cache/.check-ok)"
+		exit 0
+	fi
+	rm -f "$cache/.check-ok"
 	t=$(date +%s)
 	"${kmake[@]}" -j"$jobs" modules_prepare >"$cache/check.log" 2>&1 ||
 		{ tail -30 "$cache/check.log" >&2; die "make modules_prepare failed"; }
@@ -113,6 +119,7 @@ if [ "$check" = 1 ]; then
 		[ -f "$b/$o" ] || die "$o was not built"
 	done
 	n=$(find "$b/drivers/vfio" "$b/drivers/iommu/iommufd" -name '*.o' | wc -l)
+	echo "$ckey" >"$cache/.check-ok"
 	say "check passed: $n objects of drivers/vfio/ and drivers/iommu/iommufd/ compiled in $(( $(date +%s) - t ))s (total $(( $(date +%s) - t0 ))s)"
 	exit 0
 fi
