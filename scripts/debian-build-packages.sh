@@ -88,5 +88,9 @@ touch "$out.new/.done"
 rm -rf "$out"
 mv "$out.new" "$out"
 rm -rf "$work"
+# Keep only this build among the cached ones.
+for d in "$cache"/debs/*/; do
+	[ "${d%/}" = "$out" ] || rm -rf "${d%/}"
+done
 say "packages: $(cd "$out" && ls -- *.deb | tr '\n' ' ')"
 echo "$out"
