@@ -89,8 +89,10 @@ rm -rf "$out"
 mv "$out.new" "$out"
 rm -rf "$work"
 # Keep only this build among the cached ones.
-for d in "$cache"/debs/*/; do
-	[ "${d%/}" = "$out" ] || rm -rf "${d%/}"
-done
+case $out in "$cache"/debs/*)
+	for d in "$cache"/debs/*/; do
+		[ "${d%/}" = "$out" ] || rm -rf "${d%/}"
+	done ;;
+esac
 say "packages: $(cd "$out" && ls -- *.deb | tr '\n' ' ')"
 echo "$out"
