@@ -31,6 +31,9 @@
 set -uo pipefail
 umask 022
 
+# The whole script is one function, parsed before anything runs: editing
+# this file while it runs cannot derail the run.
+main() {
 prog=test-debian
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export VNI_CACHE_DIR=${VNI_CACHE_DIR:-/var/cache/libvfionoiommu}
@@ -110,7 +113,9 @@ result $rc "dpkg-buildpackage + lintian"
 [ $rc = 0 ] || finish
 dkms_deb=$(ls "$debdir"/vfionoiommu-dkms_*_all.deb)
 dkms_ver=$(dpkg-deb -f "$dkms_deb" Version)
-dkms_key=$( { sha256sum <"$dkms_deb"; echo "$kver"; dpkg-query -W -f='${Version}' "linux-headers-$kver";
+# Keyed on what DKMS uses (not the docs in the package).
+dkms_key=$( { dpkg-deb --fsys-tarfile "$dkms_deb" | tar -xO --wildcards './usr/src/*' './usr/share/dkms/*' | sha256sum
+	dpkg-deb -f "$dkms_deb" Version Depends; echo "$kver"; dpkg-query -W -f='${Version}' "linux-headers-$kver";
 	sha256sum <"$top/scripts/debian-kernel-dirs.sh"; } | sha256sum | cut -c1-24)
 
 if [ "$(cat "$kernels/debian-dkms/.vni-key" 2>/dev/null)" = "$dkms_key" ] && [ -f "$kernels/debian-stock/bzImage" ]; then
@@ -214,3 +219,6 @@ if [ "$skip_kdeb" = 0 ]; then
 	result $? "build-kernel-deb.sh --check"
 fi
 finish
+}
+
+main "$@"
