@@ -140,7 +140,7 @@ if [ $rc = 0 ]; then
 		echo "  modinfo -k $kver -n $m: $f"
 		case $f in "/lib/modules/$kver/updates/dkms/"*) ;; *) rc=1 ;; esac
 	done
-	grep -h '^refused:' /var/lib/dkms/vfionoiommu/"$dkms_ver"/"$kver"/x86_64/log/make.log 2>/dev/null || true
+	grep -h 'will refuse to load' /var/lib/dkms/vfionoiommu/"$dkms_ver"/"$kver"/x86_64/log/make.log 2>/dev/null || true
 fi
 result $rc "dkms install -k $kver"
 
