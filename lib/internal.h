@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <vfionoiommu/vfionoiommu.h>
 
@@ -52,6 +53,7 @@ struct vnip_sys {
 	int (*eventfd)(unsigned int initval, int flags);
 	int (*capget)(void *hdr, void *data);
 	int (*stat)(const char *path, struct stat *st);
+	int (*nanosleep)(const struct timespec *req, struct timespec *rem);
 	void *(*malloc)(size_t len);
 	void *(*calloc)(size_t n, size_t len);
 	void (*free)(void *p);
@@ -95,6 +97,9 @@ int vnip_dir_find(const char *path, bool (*match)(const char *name),
 /* Record a failure (message for vni_strerror_last, logged at ERROR);
  * returns err (negative errno) so callers can "return vnip_err(...)". */
 int vnip_err(int err, const char *fmt, ...) VNI_PRINTF(2, 3);
+/* Record an already formatted message again, verbatim and without logging
+ * (to restore the error of a failed step after a cleanup that failed too). */
+int vnip_err_keep(int err, const char *msg);
 /* Record a fixed message without formatting or logging (hot paths). */
 int vnip_err_static(int err, const char *msg);
 void vnip_log(enum vni_log_level level, const char *fmt, ...) VNI_PRINTF(2, 3);

@@ -204,6 +204,17 @@ int vnip_err(int err, const char *fmt, ...)
 	return err;
 }
 
+int vnip_err_keep(int err, const char *msg)
+{
+	char buf[VNIP_MSG_LEN];
+
+	snprintf(buf, sizeof(buf), "%s", msg);
+	memcpy(tls_buf, buf, sizeof(buf));
+	tls_msg = tls_buf;
+	tls_errno = err < 0 ? -err : err;
+	return err;
+}
+
 int vnip_err_static(int err, const char *msg)
 {
 	tls_msg = msg;

@@ -70,14 +70,25 @@ int vni_device_open_info(struct vni_ctx *ctx,
  * vni_device_close() - close a device
  * @devp: pointer to the handle; cleared
  *
- * In order: unmaps the BARs mapped with vni_device_map_bar(), disables
- * interrupts and closes the library's eventfds, detaches from the IOAS,
- * closes the cdev (which unbinds from the iommufd). DMA mappings belong to
- * the context and stay. If it was the last device of the context, the kernel
- * unpins the mappings: their DMA addresses become invalid (translations fail
- * with -ENODEV) until a device is opened in the context again, after which
- * they may differ (see ctx.h). Teardown errors from the kernel are logged
- * and otherwise ignored: the handle is always freed.
+ * Stops the device before anything can unpin its memory, in this order:
+ * disables the interrupts enabled with vni_device_irq_enable() (and closes
+ * the library's eventfds), clears Bus Master Enable in the PCI command
+ * register and reads it back (which flushes the device's posted DMA
+ * writes), and on a PCI Express device waits up to 100 ms for the
+ * Transactions Pending bit of the Device Status register to clear. Then it
+ * unmaps the BARs mapped with vni_device_map_bar(), detaches the device from
+ * the IOAS and closes the cdev (which unbinds it from the iommufd). If the
+ * device cannot be quiesced (config space access fails, Bus Master stays
+ * set, transactions stay pending), the explicit detach is skipped and a
+ * warning logged: closing the cdev makes vfio-pci disable the device before
+ * the kernel unbinds it and unpins, so no device DMA reaches unpinned memory
+ * on any path. DMA mappings belong to the context and stay. If it was the
+ * last device of the context, the kernel unpins the mappings: their DMA
+ * addresses become invalid (translations fail with -ENODEV) until a device
+ * is opened in the context again, after which they may differ (see ctx.h).
+ * Teardown errors from the kernel are logged and otherwise ignored: the
+ * handle is always freed. The BAR mappings go away: no thread may still use
+ * a pointer from vni_device_map_bar() or call an accessor on @devp.
  *
  * Return: 0; -EINVAL if @devp is NULL; -EBADF if *@devp is NULL (for
  * example a second close).

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,7 @@ struct fdevst {
 	uint8_t bar2[BAR2_SIZE];
 	int irq_index;       /* -1 */
 	unsigned int irq_count;
+	unsigned int tp_left; /* Device Status reads that still show TP */
 };
 
 static struct {
@@ -81,6 +83,9 @@ static struct {
 	uint64_t next_pa;
 	long getpa_calls;
 	long nmmaps;
+	char log[8192];      /* operation log, see fake_log() */
+	long unsafe_detaches;
+	long sleeps;
 } F = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static _Atomic long heap_blocks;
@@ -214,6 +219,27 @@ static int ret_err(int e)
 	return -1;
 }
 
+/* Append an event to the operation log (F.lock held). */
+static void flog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void flog(const char *fmt, ...)
+{
+	size_t n = strlen(F.log);
+	va_list ap;
+
+	if (n + 2 >= sizeof(F.log))
+		return;
+	if (n)
+		F.log[n++] = ' ';
+	va_start(ap, fmt);
+	vsnprintf(F.log + n, sizeof(F.log) - n, fmt, ap);
+	va_end(ap);
+}
+
+static bool bus_master(const struct fdevst *d)
+{
+	return d->cfg[4] & 0x04;
+}
+
 static bool ioas_has_noiommu_dev(int fd, uint32_t id);
 static long make_layout(uint64_t va, uint64_t len, uint64_t *pa);
 
@@ -233,6 +259,8 @@ static void ioas_update_pins(int iommufd, uint32_t ioas)
 			continue;
 		if (attached)
 			m->runs = make_layout(m->iova, m->len, m->pa); /* new PAs */
+		else
+			flog("unpin");
 		m->pinned = attached;
 	}
 }
@@ -380,6 +408,9 @@ static int dev_detach(struct fdevst *d)
 
 	if (!ioas)
 		return ret_err(EINVAL);
+	flog("d%d:detach", (int)(d - F.devs));
+	if (bus_master(d) || d->irq_index >= 0)
+		F.unsafe_detaches++;
 	d->ioas = 0;
 	ioas_update_pins(d->iommufd, ioas);
 	return 0;
@@ -405,6 +436,10 @@ static int f_close(int fd)
 		int iommufd = d->iommufd;
 		uint32_t ioas = d->ioas;
 
+		/* vfio-pci's close_device disables the device (Bus Master
+		 * off, interrupts off) before iommufd unbinds and unpins. */
+		flog("d%d:close%s", f->dev, ioas ? "-attached" : "");
+		d->cfg[4] &= (uint8_t)~0x04;
 		d->ioas = 0;
 		d->iommufd = -1;
 		d->open = false;
@@ -470,10 +505,42 @@ static ssize_t dev_rw(int fd, void *buf, size_t len, off_t off, bool write)
 	}
 	if (len > size - o)
 		len = size - o;
-	if (write)
+	if (idx == VFIO_PCI_CONFIG_REGION_INDEX) {
+		struct fdevst *d = &F.devs[f->dev];
+		bool was = bus_master(d);
+
+		if (write) {
+			uint8_t keep = d->cfg[4] & 0x04;
+
+			memcpy(mem + o, buf, len);
+			if (F.cfg.bm_sticky && keep)
+				d->cfg[4] |= 0x04;
+			if (was && !bus_master(d)) {
+				flog("d%d:bmoff", f->dev);
+				d->tp_left = F.cfg.tp_reads;
+			} else if (!was && bus_master(d)) {
+				flog("d%d:bmon", f->dev);
+			}
+		} else {
+			/* Device Status (PCIe cap at 0x40): Transactions Pending */
+			if (!F.cfg.no_pcie_cap && o <= 0x4a && o + len > 0x4a) {
+				if (F.cfg.tp_stuck || d->tp_left || bus_master(d)) {
+					d->cfg[0x4a] |= 0x20;
+					if (d->tp_left)
+						d->tp_left--;
+				} else {
+					if (d->cfg[0x4a] & 0x20)
+						flog("d%d:tpclear", f->dev);
+					d->cfg[0x4a] &= (uint8_t)~0x20;
+				}
+			}
+			memcpy(buf, mem + o, len);
+		}
+	} else if (write) {
 		memcpy(mem + o, buf, len);
-	else
+	} else {
 		memcpy(buf, mem + o, len);
+	}
 	pthread_mutex_unlock(&F.lock);
 	return (ssize_t)len;
 }
@@ -607,6 +674,16 @@ static int f_capget(void *hdr, void *data)
 	memset(d, 0, 2 * sizeof(*d));
 	if (F.cfg.cap_rawio)
 		d[0].effective = 1u << 17;
+	return 0;
+}
+
+static int f_nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	(void)req;
+	(void)rem;
+	pthread_mutex_lock(&F.lock);
+	F.sleeps++;
+	pthread_mutex_unlock(&F.lock);
 	return 0;
 }
 
@@ -1040,6 +1117,7 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 		}
 		if ((s->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) == VFIO_IRQ_SET_ACTION_TRIGGER &&
 		    s->count == 0) {
+			flog("d%d:irqoff", f->dev);
 			d->irq_index = -1;
 			return 0;
 		}
@@ -1088,6 +1166,7 @@ struct fake_cfg fake_default_cfg(void)
 	c.seed = 42;
 	c.run_max = 8;
 	c.big_pct = 10;
+	c.tp_reads = 3;
 	c.devs[0] = (struct fake_dev_cfg){ "0000:00:04.0", "vfio-pci", "noiommu-vfio0",
 					   0x1234, 0x11e8, 0x00ff00, false, false, false };
 	c.devs[1] = (struct fake_dev_cfg){ "0000:00:05.0", "vfio-pci", "noiommu-vfio1",
@@ -1116,6 +1195,9 @@ void fake_install(const struct fake_cfg *cfg)
 	F.next_id = 0;
 	F.getpa_calls = 0;
 	F.nmmaps = 0;
+	F.log[0] = '\0';
+	F.unsafe_detaches = 0;
+	F.sleeps = 0;
 	for (unsigned int i = 0; i < FAKE_MAX_DEVS; i++) {
 		F.devs[i].iommufd = -1;
 		F.devs[i].irq_index = -1;
@@ -1126,6 +1208,12 @@ void fake_install(const struct fake_cfg *cfg)
 
 			memcpy(F.devs[i].cfg, &id, 4);
 			memcpy(F.devs[i].cfg + 8, &cls, 4);
+			if (!F.cfg.no_pcie_cap) {
+				F.devs[i].cfg[0x06] = 0x10;  /* capability list */
+				F.devs[i].cfg[0x34] = 0x40;
+				F.devs[i].cfg[0x40] = 0x10;  /* PCI Express */
+				F.devs[i].cfg[0x41] = 0x00;
+			}
 		}
 	}
 	pthread_mutex_unlock(&F.lock);
@@ -1146,6 +1234,7 @@ void fake_install(const struct fake_cfg *cfg)
 	vnip_sys.eventfd = f_eventfd;
 	vnip_sys.capget = f_capget;
 	vnip_sys.stat = f_stat;
+	vnip_sys.nanosleep = f_nanosleep;
 	vnip_sys.malloc = f_malloc;
 	vnip_sys.calloc = f_calloc;
 	vnip_sys.free = f_free;
@@ -1213,4 +1302,46 @@ long fake_getpa_calls(void)
 	n = F.getpa_calls;
 	pthread_mutex_unlock(&F.lock);
 	return n;
+}
+
+const char *fake_log(void)
+{
+	return F.log;
+}
+
+void fake_log_clear(void)
+{
+	pthread_mutex_lock(&F.lock);
+	F.log[0] = '\0';
+	pthread_mutex_unlock(&F.lock);
+}
+
+long fake_unsafe_detaches(void)
+{
+	long n;
+
+	pthread_mutex_lock(&F.lock);
+	n = F.unsafe_detaches;
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}
+
+long fake_sleeps(void)
+{
+	long n;
+
+	pthread_mutex_lock(&F.lock);
+	n = F.sleeps;
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}
+
+bool fake_bus_master(unsigned int dev)
+{
+	bool on;
+
+	pthread_mutex_lock(&F.lock);
+	on = dev < FAKE_MAX_DEVS && bus_master(&F.devs[dev]);
+	pthread_mutex_unlock(&F.lock);
+	return on;
 }
