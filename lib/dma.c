@@ -91,7 +91,8 @@ static int64_t walk(struct vni_ctx *ctx, uint64_t va, uint64_t len)
 		if (ret < 0)
 			goto fail;
 		if (rl == 0 || rl > want || (rl & (VNIP_PAGE_SIZE - 1)) ||
-		    (dma & (VNIP_PAGE_SIZE - 1)) || dma + rl < dma) {
+		    (dma & (VNIP_PAGE_SIZE - 1)) || dma + rl < dma ||
+		    dma + rl > VNIP_DMA_LIMIT) {
 			ret = vnip_err(-EIO, "inconsistent translation from the kernel at %#"
 				       PRIx64 ": %#" PRIx64 "+%#" PRIx64 " (asked %#" PRIx64 ")",
 				       va + off, dma, rl, want);
@@ -429,7 +430,21 @@ int vni_dma_free(struct vni_ctx *ctx, void *vaddr)
 
 uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr)
 {
-	return vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, NULL);
+	return vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr);
+}
+
+uint64_t vni_dma_addr_len(const struct vni_ctx *ctx, const void *vaddr, size_t *len)
+{
+	uint64_t got, a;
+
+	if (!len)
+		return vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr);
+	if (*len == 0)
+		*len = SIZE_MAX;
+	a = vnip_xlate_contig(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, *len, &got);
+	if (a != VNI_DMA_ADDR_INVALID)
+		*len = (size_t)got;
+	return a;
 }
 
 int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma)
@@ -442,7 +457,7 @@ int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma)
 		return vnip_err_static(-EINVAL, "vni_dma_addr: NULL argument");
 	do {
 		e = xlate_epoch(ctx);
-		a = vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, NULL);
+		a = vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr);
 		if (a != VNI_DMA_ADDR_INVALID)
 			break;
 		ret = xlate_fail(ctx, e, tries++, "vni_dma_addr: address is not DMA-mapped",
@@ -475,7 +490,7 @@ again:
 	n = 0;
 	e = xlate_epoch(ctx);
 	while (va < end) {
-		uint64_t rest, a = vnip_xlate_lookup(&ctx->xlate, va, &rest);
+		uint64_t rest, a = vnip_xlate_lookup_run(&ctx->xlate, va, &rest);
 
 		if (a == VNI_DMA_ADDR_INVALID) {
 			ret = xlate_fail(ctx, e, tries++, contig ?
@@ -524,21 +539,35 @@ again:
 int vni_dma_contig(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 		   uint64_t *dma, size_t *contig)
 {
-	struct vni_dma_seg seg;
-	size_t n;
+	uint64_t va = (uint64_t)(uintptr_t)vaddr, a, got = 0, e;
+	unsigned int tries = 0;
 	int ret;
 
 	if (!ctx || !vaddr || !dma || !contig)
 		return vnip_err_static(-EINVAL, "vni_dma_contig: NULL argument");
 	if (len == 0)
 		return vnip_err_static(-EINVAL, "vni_dma_contig: zero length");
-	if ((uint64_t)(uintptr_t)vaddr + len < (uint64_t)(uintptr_t)vaddr)
+	if (va + len < va)
 		return vnip_err_static(-EOVERFLOW, "vni_dma_contig: range wraps around");
-	ret = seg_walk(ctx, vaddr, len, &seg, 1, &n, true);
-	if (ret < 0)
-		return ret;
-	*dma = seg.dma;
-	*contig = (size_t)seg.len;
+	for (;;) {
+		e = xlate_epoch(ctx);
+		a = vnip_xlate_contig(&ctx->xlate, va, len, &got);
+		/* The first piece ends early: at a discontinuity (fine) or at
+		 * a byte that is not mapped (-ENOENT). */
+		if (a != VNI_DMA_ADDR_INVALID &&
+		    (got == len || vnip_xlate_lookup(&ctx->xlate, va + got) != VNI_DMA_ADDR_INVALID)) {
+			if (xlate_epoch(ctx) == e || tries++ >= XLATE_RETRIES)
+				break;
+			continue; /* a close/open ran meanwhile: one consistent view */
+		}
+		ret = xlate_fail(ctx, e, tries++, "vni_dma_contig: range is not entirely DMA-mapped",
+				 "vni_dma_contig: no device attached: DMA addresses are "
+				 "not valid until a device is open in the context");
+		if (ret < 0)
+			return ret;
+	}
+	*dma = a;
+	*contig = (size_t)got;
 	return 0;
 }
 

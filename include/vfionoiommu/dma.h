@@ -177,11 +177,35 @@ int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma);
 uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr);
 
 /**
+ * vni_dma_addr_len() - DMA address of a byte and how far it is contiguous
+ * @ctx:   context (must not be NULL)
+ * @vaddr: any byte of a mapping
+ * @len:   in: the most bytes the caller wants (0: no limit); out: the number
+ *         of bytes from @vaddr, at most the input, that are contiguous in DMA
+ *         address space (at least 1); untouched when @vaddr is not mapped.
+ *         NULL: as vni_dma_addr_fast()
+ *
+ * The hot-path call for building descriptors from a buffer, like
+ * spdk_vtophys(buf, &size): lock-free, no system call, no argument checks
+ * and no error message. Its cost does not grow with the length: the table
+ * records with each entry how far its physically contiguous run goes, so
+ * one lookup covers a whole run (up to 16 MiB of 4 KiB pages or 8 GiB of
+ * 2 MiB blocks per lookup); it stops at the first discontinuity (one more
+ * lookup there). Contiguity across the boundary of two adjacent mappings is
+ * found too. Threading as vni_dma_addr() (see ctx.h), except that it does
+ * not retry when a device close/open races with it.
+ *
+ * Return: the DMA address, or VNI_DMA_ADDR_INVALID if @vaddr is not mapped
+ * or no device is open in the context.
+ */
+uint64_t vni_dma_addr_len(const struct vni_ctx *ctx, const void *vaddr, size_t *len);
+
+/**
  * vni_dma_contig() - is a range one DMA-contiguous piece, and where it starts
  * @ctx:    context
  * @vaddr:  first byte of the range (any alignment)
- * @len:    length of the range (non-zero); every byte must be mapped, the
- *          range may span several adjacent mappings
+ * @len:    length of the range (non-zero); the range may span several
+ *          adjacent mappings
  * @dma:    output: DMA address of @vaddr
  * @contig: output: bytes from @vaddr that are contiguous in DMA address
  *          space, at most @len: the range is one piece iff *@contig == @len
@@ -190,12 +214,15 @@ uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr);
  *
  * A range that is mapped but not contiguous is not an error: compare
  * *@contig with @len, and fall back to vni_dma_segments() if they differ.
- * Costs one table lookup per 4 KiB page or 2 MiB block of the whole range,
- * no system call.
+ * It stops at the first discontinuity: the bytes after it are not looked at
+ * (vni_dma_segments() checks them). Costs one table lookup per physically
+ * contiguous run of the first piece (see vni_dma_addr_len()), no system
+ * call, no lock.
  *
  * Return: 0; -EINVAL for NULL arguments or zero @len; -EOVERFLOW if
- * @vaddr + @len wraps; -ENOENT if any byte of the range is not mapped;
- * -ENODEV if no device is open in the context.
+ * @vaddr + @len wraps; -ENOENT if @vaddr is not mapped, or the first piece
+ * ends, inside the range, at a byte that is not mapped; -ENODEV if no device
+ * is open in the context.
  */
 int vni_dma_contig(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 		   uint64_t *dma, size_t *contig);

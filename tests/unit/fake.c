@@ -803,6 +803,11 @@ static long make_layout(uint64_t va, uint64_t len, uint64_t *pa)
 			base = F.next_pa;
 			n = HPG / PG;
 			F.next_pa += HPG + HPG;
+		} else if (F.cfg.contiguous) {
+			/* one run, right after the previous mapping's */
+			n = pages - i;
+			base = F.next_pa;
+			F.next_pa += n * PG;
 		} else {
 			if (F.cfg.big_pct && rnd() % 100 < F.cfg.big_pct)
 				n = 512 + rnd() % 1025;
@@ -1344,4 +1349,13 @@ bool fake_bus_master(unsigned int dev)
 	on = dev < FAKE_MAX_DEVS && bus_master(&F.devs[dev]);
 	pthread_mutex_unlock(&F.lock);
 	return on;
+}
+
+void fake_set_contiguous(bool on)
+{
+	pthread_mutex_lock(&F.lock);
+	F.cfg.contiguous = on;
+	/* start 2 MiB aligned, so that whole blocks can become leaves */
+	F.next_pa = (F.next_pa + HPG - 1) & ~(HPG - 1);
+	pthread_mutex_unlock(&F.lock);
 }

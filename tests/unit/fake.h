@@ -40,6 +40,9 @@ struct fake_cfg {
 	 * [1, run_max]; with probability big_pct/100 a run of 512..1536 pages. */
 	unsigned int run_max;
 	unsigned int big_pct;
+	/* 4 KiB-page memory: one run per mapping, physically right after the
+	 * previous mapping's run (see fake_set_contiguous()) */
+	bool contiguous;
 	/* PCIe behaviour of every device (config space has a PCI Express
 	 * capability at 0x40 unless no_pcie_cap): after Bus Master is cleared,
 	 * Transactions Pending reads as set for tp_reads Device Status reads;
@@ -83,6 +86,8 @@ bool fake_fault_fired(void);
 bool fake_pa(uint64_t iova, uint64_t *pa);
 /* Number of physically contiguous runs of the IOAS mapping starting at iova. */
 long fake_mapping_runs(uint64_t iova);
+/* Switch cfg.contiguous; the next run starts 2 MiB aligned. */
+void fake_set_contiguous(bool on);
 /* Number of GET_PA ioctls served. */
 long fake_getpa_calls(void);
 
