@@ -91,8 +91,7 @@ static int64_t walk(struct vni_ctx *ctx, uint64_t va, uint64_t len)
 		if (ret < 0)
 			goto fail;
 		if (rl == 0 || rl > want || (rl & (VNIP_PAGE_SIZE - 1)) ||
-		    (dma & (VNIP_PAGE_SIZE - 1)) || dma + rl < dma ||
-		    dma + rl > VNIP_DMA_LIMIT) {
+		    (dma & (VNIP_PAGE_SIZE - 1)) || dma + rl < dma) {
 			ret = vnip_err(-EIO, "inconsistent translation from the kernel at %#"
 				       PRIx64 ": %#" PRIx64 "+%#" PRIx64 " (asked %#" PRIx64 ")",
 				       va + off, dma, rl, want);

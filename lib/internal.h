@@ -127,15 +127,24 @@ void vnip_log_reset(void);
  *                            holds 4 KiB entries
  *       [.. , +4 KiB)        writer-only metadata (struct vnip_region_meta)
  *
- * A lookup reads the block slot; if it is a leaf it is done, else it reads
- * the page entry, whose address depends only on the region pointer, so the
- * CPU fetches both in parallel.
+ * Bit 0 of an l0 slot (VNIP_L0_HAS_LEAVES) says that the region holds at
+ * least one leaf. A lookup in a region without leaves reads the page entry
+ * at once (two dependent loads, like a flat two-level table of 4 KiB
+ * entries); in a region with leaves it reads the block slot first and, if it
+ * is no leaf, the page entry (whose address depends only on the region
+ * pointer, so the CPU fetches both in parallel). The bit is set (release)
+ * before a region's first leaf is stored and cleared after its last leaf is
+ * gone; a block promoted to a leaf keeps its 4 KiB entries, so a reader that
+ * saw the bit clear still finds them.
  *
- * Entry format: bit 0 VALID, bit 1 LEAF, bits 12..51 the DMA address of the
- * first byte of the page or block, bits 52..63 a hint: how many further
- * pages (4 KiB entry) or blocks (leaf) after this one continue the same
- * physically contiguous run (saturated at 4095; an underestimate is allowed,
- * never an overestimate).
+ * Entry format: bit 0 VALID, bit 1 LEAF, bits 2..11 a hint: how many
+ * further pages (4 KiB entry) or blocks (leaf) after this one continue the
+ * same physically contiguous run (saturated at 1023; an underestimate is
+ * allowed, never an overestimate), bits 12..63 the difference DMA address
+ * minus virtual address (mod 2^64; 4 KiB aligned since both are), the same
+ * for every byte of the page or block: a lookup is va + (e & ~0xfff), and
+ * the pages of a block are one contiguous run exactly when their entries
+ * hold the same difference.
  *
  * A block is a leaf exactly when all its 512 pages are mapped and form one
  * physically contiguous run: set() makes it a leaf directly when one run
@@ -154,12 +163,15 @@ void vnip_log_reset(void);
 #define VNIP_L1_SHIFT VNIP_HUGE_SHIFT
 #define VNIP_BLOCKS 512                      /* 2 MiB blocks per region */
 #define VNIP_PAGES_PER_BLOCK 512
+#define VNIP_L0_HAS_LEAVES ((uintptr_t)1)
 #define VNIP_E_VALID ((uint64_t)1 << 0)
 #define VNIP_E_LEAF ((uint64_t)1 << 1)
-#define VNIP_E_ADDR_MASK ((((uint64_t)1 << 52) - 1) & ~(uint64_t)(VNIP_PAGE_SIZE - 1))
-#define VNIP_E_HINT_SHIFT 52
-#define VNIP_E_HINT_MAX 4095u
-#define VNIP_DMA_LIMIT ((uint64_t)1 << 52)   /* DMA addresses must lie below */
+#define VNIP_E_DELTA_MASK (~(uint64_t)(VNIP_PAGE_SIZE - 1))
+#define VNIP_E_HINT_SHIFT 2
+#define VNIP_E_HINT_MAX 1023u
+#define VNIP_E_HINT(e) (((e) >> VNIP_E_HINT_SHIFT) & VNIP_E_HINT_MAX)
+#define VNIP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define VNIP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 typedef _Atomic(uint64_t) vnip_slot;
 
@@ -188,54 +200,65 @@ static inline uint64_t vnip_xlate_lookup_run(const struct vnip_xlate *x, uint64_
 					     uint64_t *run)
 {
 	const vnip_slot *r;
+	uintptr_t p;
 	uint64_t e;
 
-	if (va >> VNIP_VA_BITS)
+	if (VNIP_UNLIKELY(va >> VNIP_VA_BITS))
 		return VNI_DMA_ADDR_INVALID;
-	r = (const vnip_slot *)atomic_load_explicit(&x->l0[va >> VNIP_L0_SHIFT],
-						    memory_order_acquire);
-	if (!r)
+	p = atomic_load_explicit(&x->l0[va >> VNIP_L0_SHIFT], memory_order_acquire);
+	r = (const vnip_slot *)(p & ~VNIP_L0_HAS_LEAVES);
+	if (VNIP_UNLIKELY(!r))
 		return VNI_DMA_ADDR_INVALID;
-	e = atomic_load_explicit(&r[(va >> VNIP_L1_SHIFT) & (VNIP_BLOCKS - 1)],
-				 memory_order_acquire);
-	if (e & VNIP_E_LEAF) {
-		uint64_t off = va & (VNIP_HUGE_SIZE - 1);
+	if (p & VNIP_L0_HAS_LEAVES) {
+		e = atomic_load_explicit(&r[(va >> VNIP_L1_SHIFT) & (VNIP_BLOCKS - 1)],
+					 memory_order_acquire);
+		if (e & VNIP_E_LEAF) {
+			uint64_t off = va & (VNIP_HUGE_SIZE - 1);
 
-		*run = VNIP_HUGE_SIZE - off + ((e >> VNIP_E_HINT_SHIFT) << VNIP_HUGE_SHIFT);
-		return (e & VNIP_E_ADDR_MASK) + off;
+			*run = VNIP_HUGE_SIZE - off + (VNIP_E_HINT(e) << VNIP_HUGE_SHIFT);
+			return va + (e & VNIP_E_DELTA_MASK);
+		}
 	}
-	e = atomic_load_explicit(&r[VNIP_BLOCKS + ((va >> VNIP_PAGE_SHIFT) &
-					       (VNIP_BLOCKS * VNIP_PAGES_PER_BLOCK - 1))],
+	r += VNIP_BLOCKS; /* the page entries (a constant displacement) */
+	e = atomic_load_explicit(&r[(va >> VNIP_PAGE_SHIFT) &
+				    (VNIP_BLOCKS * VNIP_PAGES_PER_BLOCK - 1)],
 				 memory_order_relaxed);
-	if (!(e & VNIP_E_VALID))
+	if (VNIP_UNLIKELY(!(e & VNIP_E_VALID)))
 		return VNI_DMA_ADDR_INVALID;
 	*run = VNIP_PAGE_SIZE - (va & (VNIP_PAGE_SIZE - 1)) +
-	       ((e >> VNIP_E_HINT_SHIFT) << VNIP_PAGE_SHIFT);
-	return (e & VNIP_E_ADDR_MASK) + (va & (VNIP_PAGE_SIZE - 1));
+	       (VNIP_E_HINT(e) << VNIP_PAGE_SHIFT);
+	return va + (e & VNIP_E_DELTA_MASK);
 }
 
-/* The same without the run (the hot path of vni_dma_addr_fast()). */
+/* The same without the run: the hot path of vni_dma_addr_fast(). */
 static inline uint64_t vnip_xlate_lookup(const struct vnip_xlate *x, uint64_t va)
 {
 	const vnip_slot *r;
+	uintptr_t p;
 	uint64_t e;
 
-	if (va >> VNIP_VA_BITS)
+	if (VNIP_UNLIKELY(va >> VNIP_VA_BITS))
 		return VNI_DMA_ADDR_INVALID;
-	r = (const vnip_slot *)atomic_load_explicit(&x->l0[va >> VNIP_L0_SHIFT],
-						    memory_order_acquire);
-	if (!r)
-		return VNI_DMA_ADDR_INVALID;
-	e = atomic_load_explicit(&r[(va >> VNIP_L1_SHIFT) & (VNIP_BLOCKS - 1)],
-				 memory_order_acquire);
-	if (e & VNIP_E_LEAF)
-		return (e & VNIP_E_ADDR_MASK) + (va & (VNIP_HUGE_SIZE - 1));
-	e = atomic_load_explicit(&r[VNIP_BLOCKS + ((va >> VNIP_PAGE_SHIFT) &
-					       (VNIP_BLOCKS * VNIP_PAGES_PER_BLOCK - 1))],
+	p = atomic_load_explicit(&x->l0[va >> VNIP_L0_SHIFT], memory_order_acquire);
+	/* 2 MiB leaves on the straight path, 4 KiB pages one jump away */
+	if (VNIP_LIKELY(p & VNIP_L0_HAS_LEAVES)) {
+		r = (const vnip_slot *)(p - VNIP_L0_HAS_LEAVES);
+		e = atomic_load_explicit(&r[(va >> VNIP_L1_SHIFT) & (VNIP_BLOCKS - 1)],
+					 memory_order_acquire);
+		if (VNIP_LIKELY(e & VNIP_E_LEAF))
+			return va + (e & VNIP_E_DELTA_MASK);
+	} else {
+		r = (const vnip_slot *)p;
+		if (VNIP_UNLIKELY(!r))
+			return VNI_DMA_ADDR_INVALID;
+	}
+	r += VNIP_BLOCKS; /* the page entries (a constant displacement) */
+	e = atomic_load_explicit(&r[(va >> VNIP_PAGE_SHIFT) &
+				    (VNIP_BLOCKS * VNIP_PAGES_PER_BLOCK - 1)],
 				 memory_order_relaxed);
-	if (!(e & VNIP_E_VALID))
+	if (VNIP_UNLIKELY(!(e & VNIP_E_VALID)))
 		return VNI_DMA_ADDR_INVALID;
-	return (e & VNIP_E_ADDR_MASK) + (va & (VNIP_PAGE_SIZE - 1));
+	return va + (e & VNIP_E_DELTA_MASK);
 }
 
 /* DMA address of va and the number of bytes from va, at most max (> 0),

@@ -17,6 +17,7 @@
 /* Writer-only bookkeeping of a region, in its last page. */
 struct vnip_region_meta {
 	void *next;                          /* list of regions, for freeing */
+	uint32_t nleaves;                    /* blocks that are leaves */
 	uint16_t nvalid[VNIP_BLOCKS];        /* valid 4 KiB entries per block */
 	uint64_t committed[VNIP_BLOCKS / 64]; /* block's entry page written */
 };
@@ -45,7 +46,7 @@ static inline size_t pg(uint64_t va)
 
 static inline uint64_t hint(uint64_t n)
 {
-	return (n > VNIP_E_HINT_MAX ? VNIP_E_HINT_MAX : n) << VNIP_E_HINT_SHIFT;
+	return (uint64_t)(n > VNIP_E_HINT_MAX ? VNIP_E_HINT_MAX : n) << VNIP_E_HINT_SHIFT;
 }
 
 int vnip_xlate_init(struct vnip_xlate *x)
@@ -80,8 +81,27 @@ void vnip_xlate_fini(struct vnip_xlate *x)
 
 static vnip_slot *region_get(const struct vnip_xlate *x, uint64_t va)
 {
-	return (vnip_slot *)atomic_load_explicit(&x->l0[va >> VNIP_L0_SHIFT],
-						 memory_order_relaxed);
+	return (vnip_slot *)(atomic_load_explicit(&x->l0[va >> VNIP_L0_SHIFT],
+						  memory_order_relaxed) & ~VNIP_L0_HAS_LEAVES);
+}
+
+/* Before a leaf is stored into region r (at va): readers must look at the
+ * block slots from now on. */
+static void leaf_add(struct vnip_xlate *x, vnip_slot *r, uint64_t va)
+{
+	if (meta_of(r)->nleaves++ == 0)
+		atomic_store_explicit(&x->l0[va >> VNIP_L0_SHIFT],
+				      (uintptr_t)r | VNIP_L0_HAS_LEAVES, memory_order_release);
+	atomic_fetch_add_explicit(&x->leaf_2m, 1, memory_order_relaxed);
+}
+
+/* After a leaf of region r was cleared. */
+static void leaf_del(struct vnip_xlate *x, vnip_slot *r, uint64_t va)
+{
+	if (--meta_of(r)->nleaves == 0)
+		atomic_store_explicit(&x->l0[va >> VNIP_L0_SHIFT], (uintptr_t)r,
+				      memory_order_release);
+	atomic_fetch_sub_explicit(&x->leaf_2m, 1, memory_order_relaxed);
 }
 
 static vnip_slot *region_ensure(struct vnip_xlate *x, uint64_t va)
@@ -117,29 +137,29 @@ static void commit_block(struct vnip_xlate *x, vnip_slot *r, size_t b)
 
 /* All 512 pages of block b are mapped: make it a leaf if they are one
  * contiguous run. The 4 KiB entries stay (they agree with the leaf). */
-static void try_promote(struct vnip_xlate *x, vnip_slot *r, size_t b)
+static void try_promote(struct vnip_xlate *x, vnip_slot *r, size_t b, uint64_t va)
 {
 	vnip_slot *p = pages_of(r, b);
-	uint64_t base = atomic_load_explicit(&p[0], memory_order_relaxed) & VNIP_E_ADDR_MASK;
+	uint64_t delta = atomic_load_explicit(&p[0], memory_order_relaxed) & VNIP_E_DELTA_MASK;
 	uint64_t last;
 
+	/* one run <=> every page has the same DMA - VA difference */
 	for (size_t k = 1; k < VNIP_PAGES_PER_BLOCK; k++)
-		if ((atomic_load_explicit(&p[k], memory_order_relaxed) & VNIP_E_ADDR_MASK) !=
-		    base + k * VNIP_PAGE_SIZE)
+		if ((atomic_load_explicit(&p[k], memory_order_relaxed) & VNIP_E_DELTA_MASK) != delta)
 			return;
 	last = atomic_load_explicit(&p[VNIP_PAGES_PER_BLOCK - 1], memory_order_relaxed);
+	leaf_add(x, r, va);
 	/* pages after the block's last page -> whole blocks after the block */
-	atomic_store_explicit(&r[b], base | VNIP_E_VALID | VNIP_E_LEAF |
-			      hint((last >> VNIP_E_HINT_SHIFT) / VNIP_PAGES_PER_BLOCK),
+	atomic_store_explicit(&r[b], delta | VNIP_E_VALID | VNIP_E_LEAF |
+			      hint(VNIP_E_HINT(last) / VNIP_PAGES_PER_BLOCK),
 			      memory_order_release);
-	atomic_fetch_add_explicit(&x->leaf_2m, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&x->leaf_4k, VNIP_PAGES_PER_BLOCK, memory_order_relaxed);
 }
 
 int vnip_xlate_set(struct vnip_xlate *x, uint64_t va, uint64_t len,
 		   uint64_t dma)
 {
-	uint64_t end = va + len;
+	uint64_t end = va + len, delta = (dma - va) & VNIP_E_DELTA_MASK;
 	uint64_t block;
 
 	for (block = va & ~(VNIP_HUGE_SIZE - 1); block < end; block += VNIP_HUGE_SIZE) {
@@ -156,10 +176,10 @@ int vnip_xlate_set(struct vnip_xlate *x, uint64_t va, uint64_t len,
 		if (atomic_load_explicit(&r[b], memory_order_relaxed) & VNIP_E_LEAF)
 			return -EEXIST; /* overlap: prevented by the caller */
 		if (s == block && e == block + VNIP_HUGE_SIZE && m->nvalid[b] == 0) {
-			atomic_store_explicit(&r[b], (dma + (s - va)) | VNIP_E_VALID | VNIP_E_LEAF |
+			leaf_add(x, r, block);
+			atomic_store_explicit(&r[b], delta | VNIP_E_VALID | VNIP_E_LEAF |
 					      hint((end - e) >> VNIP_HUGE_SHIFT),
 					      memory_order_release);
-			atomic_fetch_add_explicit(&x->leaf_2m, 1, memory_order_relaxed);
 			continue;
 		}
 		commit_block(x, r, b);
@@ -169,14 +189,14 @@ int vnip_xlate_set(struct vnip_xlate *x, uint64_t va, uint64_t len,
 
 			if (!atomic_load_explicit(ent, memory_order_relaxed))
 				added++;
-			atomic_store_explicit(ent, (dma + (a - va)) | VNIP_E_VALID |
+			atomic_store_explicit(ent, delta | VNIP_E_VALID |
 					      hint(((end - a) >> VNIP_PAGE_SHIFT) - 1),
 					      memory_order_relaxed);
 		}
 		m->nvalid[b] = (uint16_t)(m->nvalid[b] + added);
 		atomic_fetch_add_explicit(&x->leaf_4k, added, memory_order_relaxed);
 		if (m->nvalid[b] == VNIP_PAGES_PER_BLOCK)
-			try_promote(x, r, b);
+			try_promote(x, r, b, block);
 	}
 	return 0;
 }
@@ -210,15 +230,15 @@ void vnip_xlate_clear(struct vnip_xlate *x, uint64_t va, uint64_t len)
 		p = pages_of(r, b);
 		cur = atomic_load_explicit(&r[b], memory_order_relaxed);
 		if (cur & VNIP_E_LEAF) {
-			uint64_t base = cur & VNIP_E_ADDR_MASK;
-			uint64_t after = (cur >> VNIP_E_HINT_SHIFT) * VNIP_PAGES_PER_BLOCK;
+			uint64_t delta = cur & VNIP_E_DELTA_MASK;
+			uint64_t after = VNIP_E_HINT(cur) * VNIP_PAGES_PER_BLOCK;
 			uint16_t left = 0;
 
 			if (s == block && e == block + VNIP_HUGE_SIZE) {
 				atomic_store_explicit(&r[b], 0, memory_order_release);
 				if (m->nvalid[b])
 					zap_pages(r, b);
-				atomic_fetch_sub_explicit(&x->leaf_2m, 1, memory_order_relaxed);
+				leaf_del(x, r, block);
 				continue;
 			}
 			/* Demote: 4 KiB entries for the pages that stay, written
@@ -229,10 +249,10 @@ void vnip_xlate_clear(struct vnip_xlate *x, uint64_t va, uint64_t len)
 				uint64_t a = block + k * VNIP_PAGE_SIZE, v = 0;
 
 				if (a < s)
-					v = (base + k * VNIP_PAGE_SIZE) | VNIP_E_VALID |
+					v = delta | VNIP_E_VALID |
 					    hint(((s - a) >> VNIP_PAGE_SHIFT) - 1);
 				else if (a >= e)
-					v = (base + k * VNIP_PAGE_SIZE) | VNIP_E_VALID |
+					v = delta | VNIP_E_VALID |
 					    hint(VNIP_PAGES_PER_BLOCK - 1 - k + after);
 				if (v)
 					left++;
@@ -240,7 +260,7 @@ void vnip_xlate_clear(struct vnip_xlate *x, uint64_t va, uint64_t len)
 			}
 			m->nvalid[b] = left;
 			atomic_store_explicit(&r[b], 0, memory_order_release);
-			atomic_fetch_sub_explicit(&x->leaf_2m, 1, memory_order_relaxed);
+			leaf_del(x, r, block);
 			atomic_fetch_add_explicit(&x->leaf_4k, left, memory_order_relaxed);
 			continue;
 		}

@@ -322,6 +322,14 @@ static void test_self_heal(void **state)
 	size_t l;
 
 	(void)state;
+	{
+		/* runs of at most 8 pages: never a whole block by chance */
+		struct fake_cfg cfg = fake_default_cfg();
+
+		cfg.big_pct = 0;
+		cfg.run_max = 8;
+		fake_install(&cfg);
+	}
 	raw = mmap(NULL, 4 * blk, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	assert_true(raw != MAP_FAILED);
 	b = (char *)(((uintptr_t)raw + blk - 1) & ~(uintptr_t)(blk - 1));
