@@ -962,7 +962,7 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 	if (req == VNI_IOCTL_GET_PA) {
 		struct vni_uapi_get_pa *q = arg;
 		struct iomap *m;
-		uint64_t page, off, pa, n;
+		uint64_t page, off, pa, n, lim;
 
 		F.getpa_calls++;
 		if (!F.cfg.getpa_supported)
@@ -973,8 +973,7 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 			return ret_err(EOPNOTSUPP);
 		if (q->size != sizeof(*q))
 			return ret_err(EINVAL);
-		if (!q->length)
-			return ret_err(EINVAL);
+		/* mainline uAPI: length 0 means no limit */
 		if (!ioas_exists(fd, q->ioas_id))
 			return ret_err(ENOENT);
 		m = iomap_find(fd, q->ioas_id, q->iova);
@@ -986,13 +985,14 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 		off = q->iova & (PG - 1);
 		pa = m->pa[page] + off;
 		n = PG - off;
-		while (n < q->length && m->iova + (page + 1) * PG < m->iova + m->len &&
+		lim = q->length ? q->length : UINT64_MAX;
+		while (n < lim && m->iova + (page + 1) * PG < m->iova + m->len &&
 		       m->pa[page + 1] == m->pa[page] + PG) {
 			page++;
 			n += PG;
 		}
-		if (n > q->length)
-			n = q->length;
+		if (n > lim)
+			n = lim;
 		q->out_phys = pa;
 		q->length = n;
 		return 0;
