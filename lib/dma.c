@@ -136,10 +136,18 @@ static int map_locked(struct vni_ctx *ctx, uint64_t va, uint64_t len,
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
-		if (ctx->backend->unmap(ctx, va, len) < 0)
-			vnip_log(VNI_LOG_ERROR, "could not unpin %#" PRIx64 "+%#" PRIx64
-				 " after a failed map", va, len);
-		return vnip_err((int)runs, "%s", msg);
+		ret = ctx->backend->unmap(ctx, va, len);
+		if (ret < 0) {
+			/* Fail loudly: the kernel keeps the pin and the library
+			 * has no record of it; only closing the iommufd (the
+			 * context) drops it. */
+			atomic_fetch_add(&ctx->st_leaked_pins, 1);
+			return vnip_err((int)runs, "%s; undoing the IOAS mapping failed too (%s): "
+					"%#" PRIx64 "+%#" PRIx64 " stays pinned until "
+					"vni_ctx_destroy()", msg, strerrordesc_np(-ret) ?
+					strerrordesc_np(-ret) : "?", va, len);
+		}
+		return vnip_err_keep((int)runs, msg);
 	}
 	memset(&m, 0, sizeof(m));
 	m.va = va;

@@ -104,6 +104,8 @@ int vnip_err_keep(int err, const char *msg);
 int vnip_err_static(int err, const char *msg);
 void vnip_log(enum vni_log_level level, const char *fmt, ...) VNI_PRINTF(2, 3);
 bool vnip_log_enabled(enum vni_log_level level);
+/* For tests: threads inside vni_log_set_callback() right now. */
+extern _Atomic long vnip_log_setters;
 /* For tests: forget the environment so VNI_LOG is read again. */
 void vnip_log_reset(void);
 
@@ -336,6 +338,8 @@ struct vni_ctx {
 	_Atomic uint64_t xlate_epoch;
 	_Atomic uint64_t st_get_pa, st_map, st_unmap, st_mappings, st_bytes,
 		st_runs, st_devices;
+	/* Pins the kernel kept after a failed map whose cleanup failed too. */
+	_Atomic uint64_t st_leaked_pins;
 };
 
 /* Device list hooks (device.c) */

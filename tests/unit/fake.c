@@ -89,7 +89,7 @@ static struct {
 } F = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static _Atomic long heap_blocks;
-static _Atomic long fault_at;
+static _Atomic long fault_at, fault_at2;
 static _Atomic long fault_calls;
 static _Atomic bool fault_fired;
 
@@ -116,9 +116,9 @@ static void layout_seed(uint64_t va, uint64_t len)
 static bool fault(void)
 {
 	long n = atomic_fetch_add(&fault_calls, 1) + 1;
-	long at = atomic_load(&fault_at);
+	long at = atomic_load(&fault_at), at2 = atomic_load(&fault_at2);
 
-	if (at > 0 && n == at) {
+	if ((at > 0 && n == at) || (at2 > 0 && n == at2)) {
 		atomic_store(&fault_fired, true);
 		return true;
 	}
@@ -129,7 +129,14 @@ void fake_fail_at(long nth)
 {
 	atomic_store(&fault_calls, 0);
 	atomic_store(&fault_fired, false);
+	atomic_store(&fault_at2, 0);
 	atomic_store(&fault_at, nth);
+}
+
+void fake_fail_at2(long nth, long nth2)
+{
+	fake_fail_at(nth);
+	atomic_store(&fault_at2, nth2);
 }
 
 long fake_calls(void)

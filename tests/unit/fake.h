@@ -77,6 +77,8 @@ void fake_counts(struct fake_counts *c);
  * 0 disables. Returns how many failable calls happened since the last arm. */
 void fake_fail_at(long nth);
 long fake_calls(void);
+/* Fail two calls: the nth and the nth2 (a failure and its cleanup). */
+void fake_fail_at2(long nth, long nth2);
 bool fake_fault_fired(void);
 
 /* The simulated kernel's answer for iova (for the model test); false if

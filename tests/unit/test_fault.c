@@ -370,6 +370,64 @@ static void test_irq_and_bar(void **state)
 }
 
 /* Closing a device / destroying a context with everything in use. */
+/* A map that fails and whose cleanup unmap fails too: the error says that
+ * the memory stays pinned, the ERROR log has it, vni_ctx_stats() counts it,
+ * and destroying the context drops the pin. */
+static int loud_errors;
+
+static void count_errors(void *opaque, enum vni_log_level level, const char *msg)
+{
+	(void)opaque;
+	if (level == VNI_LOG_ERROR && strstr(msg, "stays pinned"))
+		loud_errors++;
+}
+
+static void test_map_cleanup_fails(void **state)
+{
+	const size_t len = 64 * 4096;
+	bool found = false;
+	char *mem;
+
+	(void)state;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	vni_log_set_callback(count_errors, NULL);
+	for (long n = 1; n < 100 && !found; n++) {
+		struct vni_ctx *ctx = NULL;
+		struct vni_device *dev = NULL;
+		struct vni_ctx_stats st;
+		struct fake_counts c;
+		int ret;
+
+		assert_ok(vni_ctx_new(&ctx, 0));
+		assert_ok(vni_device_open(ctx, EDU, &dev));
+		loud_errors = 0;
+		fake_fail_at2(n, n + 1);
+		ret = vni_dma_map(ctx, mem, len, 0);
+		fake_fail_at(0);
+		if (ret < 0 && strstr(vni_strerror_last(), "stays pinned")) {
+			found = true;
+			print_message("map failure at call %ld, cleanup failure at %ld: %s\n", n,
+				      n + 1, vni_strerror_last());
+			assert_int_equal(loud_errors, 1);
+			assert_ok(vni_ctx_stats(ctx, &st));
+			assert_int_equal(st.stuck_pins, 1);
+			assert_int_equal(st.mappings, 0);
+			fake_counts(&c);
+			assert_int_equal(c.ioas_maps, 1); /* the kernel kept it */
+		} else if (ret == 0) {
+			assert_ok(vni_dma_unmap(ctx, mem, len));
+		}
+		assert_ok(vni_device_close(&dev));
+		assert_ok(vni_ctx_destroy(&ctx));
+		fake_counts(&c);
+		assert_int_equal(c.ioas_maps, 0); /* closing the iommufd dropped it */
+	}
+	vni_log_set_callback(NULL, NULL);
+	assert_true(found);
+	munmap(mem, len);
+}
+
 static void test_teardown_everything(void **state)
 {
 	struct vni_ctx *ctx = NULL;
@@ -406,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dma_map, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_dma_alloc, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_irq_and_bar, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_map_cleanup_fails, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_everything, fake_setup, fake_teardown),
 	};
 
