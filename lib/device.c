@@ -804,22 +804,23 @@ static int bar_rw(struct vni_device *dev, unsigned int bar, uint64_t off, void *
 	if (map) {
 		volatile char *p = (volatile char *)map + off;
 
+		/* Ordered like writel()/readl() (see mmio.h). */
 		switch (len) {
 		case 1:
-			if (write) *(volatile uint8_t *)p = *(const uint8_t *)buf;
-			else *(uint8_t *)buf = *(volatile uint8_t *)p;
+			if (write) vni_mmio_write8(p, *(const uint8_t *)buf);
+			else *(uint8_t *)buf = vni_mmio_read8(p);
 			break;
 		case 2:
-			if (write) *(volatile uint16_t *)(volatile void *)p = *(const uint16_t *)buf;
-			else *(uint16_t *)buf = *(volatile uint16_t *)(volatile void *)p;
+			if (write) vni_mmio_write16(p, *(const uint16_t *)buf);
+			else *(uint16_t *)buf = vni_mmio_read16(p);
 			break;
 		case 4:
-			if (write) *(volatile uint32_t *)(volatile void *)p = *(const uint32_t *)buf;
-			else *(uint32_t *)buf = *(volatile uint32_t *)(volatile void *)p;
+			if (write) vni_mmio_write32(p, *(const uint32_t *)buf);
+			else *(uint32_t *)buf = vni_mmio_read32(p);
 			break;
 		default:
-			if (write) *(volatile uint64_t *)(volatile void *)p = *(const uint64_t *)buf;
-			else *(uint64_t *)buf = *(volatile uint64_t *)(volatile void *)p;
+			if (write) vni_mmio_write64(p, *(const uint64_t *)buf);
+			else *(uint64_t *)buf = vni_mmio_read64(p);
 			break;
 		}
 		return 0;

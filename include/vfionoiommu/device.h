@@ -235,8 +235,11 @@ int vni_device_unmap_bar(struct vni_device *dev, unsigned int bar);
  * @len:    1, 2, 4 or 8 bytes, @offset aligned to @len
  *
  * A single access of width @len: through the BAR mapping if
- * vni_device_map_bar() mapped it (a volatile load), else with pread() on the
- * device fd (which VFIO turns into one access of that width).
+ * vni_device_map_bar() mapped it (vni_mmio_read8() .. vni_mmio_read64():
+ * ordered before later reads of DMA memory, like readl()), else with
+ * pread() on the device fd (which VFIO turns into one access of that width;
+ * the system call orders it with everything). The same holds for
+ * vni_device_bar_read32() and vni_device_bar_read64().
  *
  * Return: 0; -EINVAL for NULL arguments, @bar > 5, a bad width or an
  * unaligned offset; -ERANGE if [@offset, @offset + @len) is not inside the
@@ -252,6 +255,11 @@ int vni_device_bar_read(struct vni_device *dev, unsigned int bar,
  * @offset: byte offset in the BAR
  * @buf:    data
  * @len:    1, 2, 4 or 8 bytes, @offset aligned to @len
+ *
+ * Through the mapping with vni_mmio_write8() .. vni_mmio_write64(): the
+ * write reaches the device after every earlier CPU write to DMA memory is
+ * visible to it, like writel() (a doorbell). Else with pwrite(). The same
+ * holds for vni_device_bar_write32() and vni_device_bar_write64().
  *
  * Return: as vni_device_bar_read().
  */

@@ -26,8 +26,9 @@ int main(void)
 C
 # --- the recipe (docs/usage.md, "Building and linking") ---
 $cc -o "$tmp/prog" "$tmp/prog.c" $(pkg-config --cflags --libs-only-L vfionoiommu) \
-	-Wl,-Bstatic -lvfionoiommu -Wl,-Bdynamic $(pkg-config --libs libudev) -pthread
-# ---
+	-Wl,-Bstatic -lvfionoiommu -Wl,-Bdynamic $(pkg-config --libs libudev) -pthread \
+	${VNI_EXTRA_LDFLAGS:-}
+# --- (VNI_EXTRA_LDFLAGS: the sanitizer runtime of a sanitized build only)
 "$tmp/prog"
 if readelf -d "$tmp/prog" | grep -q 'libvfionoiommu'; then
 	echo "FAIL: the program needs libvfionoiommu.so" >&2
