@@ -351,6 +351,7 @@ static void *mmap_anon(size_t len, int extra)
 int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **vaddrp)
 {
 	const unsigned int known = VNI_DMA_ALLOC_HUGE | VNI_DMA_ALLOC_SMALL;
+	const bool contig = flags & VNI_DMA_ALLOC_CONTIG;
 	bool try_huge, huge = false;
 	size_t alen = 0;
 	void *p = NULL;
@@ -360,8 +361,19 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 		return vnip_err(-EINVAL, "vni_dma_alloc: NULL argument");
 	if (len == 0)
 		return vnip_err(-EINVAL, "vni_dma_alloc: zero length");
-	if (flags & ~known)
-		return vnip_err(-EINVAL, "vni_dma_alloc: unknown flags %#x", flags & ~known);
+	if (flags & ~(known | VNI_DMA_ALLOC_CONTIG))
+		return vnip_err(-EINVAL, "vni_dma_alloc: unknown flags %#x",
+				flags & ~(known | VNI_DMA_ALLOC_CONTIG));
+	if (contig && len > VNIP_HUGE_SIZE)
+		return vnip_err(-EINVAL, "vni_dma_alloc: VNI_DMA_ALLOC_CONTIG promises at most "
+				"2 MiB (one hugepage), not %zu bytes: split the buffer or use "
+				"vni_dma_segments()", len);
+	if (contig && len > VNIP_PAGE_SIZE && (flags & VNI_DMA_ALLOC_SMALL))
+		return vnip_err(-EINVAL, "vni_dma_alloc: VNI_DMA_ALLOC_CONTIG with "
+				"VNI_DMA_ALLOC_SMALL holds at most 4096 bytes (one page), not %zu",
+				len);
+	if (contig && len > VNIP_PAGE_SIZE)
+		flags |= VNI_DMA_ALLOC_HUGE; /* only a hugepage is contiguous */
 	if ((flags & known) == known)
 		return vnip_err(-EINVAL, "vni_dma_alloc: VNI_DMA_ALLOC_HUGE and "
 				"VNI_DMA_ALLOC_SMALL are exclusive");
@@ -380,8 +392,10 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 		if (p) {
 			huge = true;
 		} else if (flags & VNI_DMA_ALLOC_HUGE) {
-			ret = vnip_err(-ENOMEM, "vni_dma_alloc: no 2 MiB hugepages for %zu bytes: reserve "
-				       "some (echo N > /proc/sys/vm/nr_hugepages)", alen);
+			ret = vnip_err(-ENOMEM, "vni_dma_alloc: no 2 MiB hugepages for %zu bytes%s: "
+				       "reserve some (echo N > /proc/sys/vm/nr_hugepages)", alen,
+				       contig ? " (a physically contiguous buffer above 4 KiB "
+				       "needs one)" : "");
 			goto out;
 		} else {
 			vnip_warn("no 2 MiB hugepages for %zu bytes, using 4 KiB pages", alen);
@@ -406,6 +420,23 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 	if (ret < 0) {
 		vnip_sys.munmap(p, alen);
 		goto out;
+	}
+	if (contig) {
+		/* the promise: one run, aligned to the page size */
+		ptrdiff_t i = find_le(ctx, (uint64_t)(uintptr_t)p);
+		uint64_t d = vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)p);
+		size_t align = huge ? VNIP_HUGE_SIZE : VNIP_PAGE_SIZE;
+
+		if (i < 0 || ctx->maps[i].runs != 1 || d == VNI_DMA_ADDR_INVALID ||
+		    (d & (align - 1))) {
+			ret = vnip_err(-EIO, "vni_dma_alloc: the kernel reports %" PRIu64
+				       " physical runs at %#" PRIx64 " for a %zu-byte %s page: not "
+				       "one aligned contiguous piece", i < 0 ? 0 : ctx->maps[i].runs,
+				       d, alen, huge ? "huge" : "small");
+			if (i >= 0 && unmap_locked(ctx, (size_t)i) < 0)
+				vnip_log(VNI_LOG_ERROR, "vni_dma_alloc: could not undo %p", p);
+			goto out;
+		}
 	}
 	*vaddrp = p;
 out:

@@ -113,6 +113,8 @@ int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len);
 #define VNI_DMA_ALLOC_HUGE (1u << 0)
 /** VNI_DMA_ALLOC_SMALL - 4 KiB pages only. */
 #define VNI_DMA_ALLOC_SMALL (1u << 1)
+/** VNI_DMA_ALLOC_CONTIG - one physically contiguous piece: a 4 KiB page for up to 4 KiB, one 2 MiB hugepage for up to 2 MiB. */
+#define VNI_DMA_ALLOC_CONTIG (1u << 2)
 
 /**
  * vni_dma_alloc() - allocate, pin and translate a DMA buffer
@@ -121,7 +123,8 @@ int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len);
  * @flags: 0: one 4 KiB page when @len <= 4096, else 2 MiB hugepages when
  *         available and 4 KiB pages otherwise (logged at WARN);
  *         VNI_DMA_ALLOC_HUGE: 2 MiB pages or fail; VNI_DMA_ALLOC_SMALL: 4 KiB
- *         pages
+ *         pages; VNI_DMA_ALLOC_CONTIG (with HUGE or SMALL or neither): the
+ *         buffer is one DMA-contiguous piece, see below
  * @vaddrp: output: the buffer, zero-filled, aligned to its page size
  *
  * Memory comes from an anonymous private mmap (MAP_HUGETLB | MAP_HUGE_2MB for
@@ -131,8 +134,20 @@ int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len);
  * page at least; vni_dma_segments() tells the truth either way.
  * The length actually allocated is reported by vni_dma_lookup().
  *
- * Return: 0; -EINVAL for NULL @ctx/@vaddrp, zero @len, unknown flags or
- * both HUGE and SMALL; -EOVERFLOW if rounding @len overflows; -ENOMEM; -ENODEV
+ * Alignment: the buffer's virtual address is aligned to its page size (4 KiB,
+ * or 2 MiB for hugepages), and so is the DMA address of each page (a 2 MiB
+ * hugepage is 2 MiB aligned physically). For an object aligned to less,
+ * carve it from such a buffer.
+ *
+ * VNI_DMA_ALLOC_CONTIG: @len up to 4096 gives one 4 KiB page; up to 2 MiB
+ * one 2 MiB hugepage (-ENOMEM with advice if none is free; -EINVAL with
+ * VNI_DMA_ALLOC_SMALL); more than 2 MiB is -EINVAL (no page larger than a
+ * hugepage is guaranteed contiguous). The whole buffer then has one DMA
+ * address range, aligned to 4 KiB or 2 MiB, checked before the call returns
+ * (-EIO if the kernel reports otherwise).
+ *
+ * Return: 0; -EINVAL for NULL @ctx/@vaddrp, zero @len, unknown flags,
+ * both HUGE and SMALL, or CONTIG with a length it cannot promise; -EOVERFLOW if rounding @len overflows; -ENOMEM; -ENODEV
  * if no device is open; other errors as vni_dma_map(). On failure nothing is
  * left allocated, mapped or pinned.
  */

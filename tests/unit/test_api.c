@@ -687,7 +687,7 @@ static void test_dma_bad(void **state)
 	assert_err(vni_dma_alloc(NULL, 4096, 0, &buf), EINVAL);
 	assert_err(vni_dma_alloc(ctx, 4096, 0, NULL), EINVAL);
 	assert_err(vni_dma_alloc(ctx, 0, 0, &buf), EINVAL);
-	assert_err(vni_dma_alloc(ctx, 4096, 4, &buf), EINVAL);
+	assert_err(vni_dma_alloc(ctx, 4096, 8, &buf), EINVAL);
 	assert_err(vni_dma_alloc(ctx, 4096, VNI_DMA_ALLOC_HUGE | VNI_DMA_ALLOC_SMALL, &buf),
 		   EINVAL);
 	assert_err(vni_dma_alloc(ctx, SIZE_MAX, 0, &buf), EOVERFLOW);
@@ -1007,6 +1007,47 @@ static void test_cdev_node(void **state)
 	assert_ok(vni_ctx_destroy(&ctx));
 }
 
+/* VNI_DMA_ALLOC_CONTIG: one aligned DMA-contiguous piece, or a clear error. */
+static void test_alloc_contig(void **state)
+{
+	struct fake_cfg cfg = fake_default_cfg();
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	void *p;
+	uint64_t dma;
+	size_t contig;
+
+	(void)state;
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	assert_ok(vni_dma_alloc(ctx, 100, VNI_DMA_ALLOC_CONTIG, &p));
+	assert_ok(vni_dma_contig(ctx, p, 4096, &dma, &contig));
+	assert_int_equal(contig, 4096);
+	assert_int_equal(dma & 4095, 0);
+	assert_ok(vni_dma_free(ctx, p));
+	assert_ok(vni_dma_alloc(ctx, 3u << 20 >> 1, VNI_DMA_ALLOC_CONTIG, &p));
+	assert_ok(vni_dma_contig(ctx, p, 2u << 20, &dma, &contig));
+	assert_int_equal(contig, 2u << 20);
+	assert_int_equal(dma & ((2u << 20) - 1), 0);
+	assert_ok(vni_dma_free(ctx, p));
+	assert_err(vni_dma_alloc(ctx, (2u << 20) + 1, VNI_DMA_ALLOC_CONTIG, &p), EINVAL);
+	assert_err(vni_dma_alloc(ctx, 8192, VNI_DMA_ALLOC_CONTIG | VNI_DMA_ALLOC_SMALL, &p),
+		   EINVAL);
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+	/* no hugepages: a clear error for more than a page */
+	cfg.hugepages = false;
+	fake_install(&cfg);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	assert_err(vni_dma_alloc(ctx, 8192, VNI_DMA_ALLOC_CONTIG, &p), ENOMEM);
+	assert_non_null(strstr(vni_strerror_last(), "contiguous"));
+	assert_ok(vni_dma_alloc(ctx, 4096, VNI_DMA_ALLOC_CONTIG, &p));
+	assert_ok(vni_dma_free(ctx, p));
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+}
+
 /* The MMIO accessors are single accesses of their width at the address;
  * the barriers are callable (their ordering cannot be observed here). */
 static void test_mmio(void **state)
@@ -1053,6 +1094,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contig_semantics, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_cdev_node, fake_setup, fake_teardown),
 		cmocka_unit_test(test_mmio),
+		cmocka_unit_test_setup_teardown(test_alloc_contig, fake_setup, fake_teardown),
 	};
 
 	return cmocka_run_group_tests_name("api", tests, NULL, NULL);
