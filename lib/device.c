@@ -694,6 +694,7 @@ int vni_device_region_info(const struct vni_device *dev, unsigned int index,
 	if (ret < 0)
 		return vnip_err(ret, "%s: VFIO_DEVICE_GET_REGION_INFO %u failed",
 				dev->bdf, index);
+	memset(info, 0, sizeof(*info));
 	info->index = index;
 	info->flags = ri.flags;
 	info->size = ri.size;
@@ -945,6 +946,7 @@ int vni_device_irq_info(const struct vni_device *dev, enum vni_irq_type type,
 	if (ret < 0)
 		return vnip_err(ret, "%s: VFIO_DEVICE_GET_IRQ_INFO %d failed", dev->bdf,
 				(int)type);
+	memset(info, 0, sizeof(*info));
 	info->type = (uint32_t)type;
 	info->flags = ii.flags;
 	info->count = ii.count;

@@ -179,12 +179,14 @@ enum vni_region {
  * @flags:  VNI_REGION_* bits
  * @size:   bytes (0: the region does not exist, e.g. an unused BAR)
  * @offset: offset of the region in the device fd (for pread/pwrite/mmap)
+ * @reserved: zero; room for later versions
  */
 struct vni_region_info {
 	uint32_t index;
 	uint32_t flags;
 	uint64_t size;
 	uint64_t offset;
+	uint64_t reserved[2];
 };
 
 /**
@@ -378,11 +380,13 @@ enum vni_irq_type {
  * @type:  the type
  * @flags: VNI_IRQ_INFO_* bits
  * @count: vectors available (0: not supported by the device)
+ * @reserved: zero; room for later versions
  */
 struct vni_irq_info {
 	uint32_t type;
 	uint32_t flags;
 	uint32_t count;
+	uint32_t reserved[5];
 };
 
 /**
