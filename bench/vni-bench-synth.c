@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vni-bench-synth: the translation table's lookup cost on the host's own CPU,
- * where the kernel feature is absent.
+ * where the kernel feature is absent, against two reference structures.
  *
- *   vni-bench-synth [--size MiB] [--lookups N] [--slow-lookups N]
+ *   vni-bench-synth [--size MiB] [--lookups N] [--rounds R] [--slow-lookups N]
  *
  * The library cannot map memory without a no-IOMMU device, and the test VMs
  * run under TCG, which slows user space memory accesses far more than it
@@ -11,17 +11,44 @@
  * links the library's internal static build and points its system call table
  * at the unit tests' simulated kernel (tests/unit/fake.c): the context,
  * device, IOAS map and GET_PA answers are simulated, the translation table
- * and the lookups are the library's real code. It maps --size MiB (default
- * 1024) twice: caller memory with a fragmented made-up physical layout
- * (runs of 1..8 pages, like a busy machine's anonymous memory) and a buffer
- * of 2 MiB pages (vni_dma_alloc(VNI_DMA_ALLOC_HUGE)). Every lookup is checked
- * against the simulated kernel's layout.
+ * and the lookups are the library's real code.
  *
- * For scale it times, in the same run and natively, what any per-lookup
- * kernel query costs at least: a null ioctl (-ENOTTY) and one pread of
- * /proc/self/pagemap. A GET_PA ioctl does a null ioctl's work plus the
- * iommufd lookup, so "table vs null ioctl" is a lower bound of the speedup
- * over GET_PA on this CPU. Not a VM test; registered as a Meson benchmark.
+ * Layouts (--size MiB each, default 1024):
+ *   4k  caller memory with a fragmented made-up physical layout (runs of
+ *       1..8 pages, like a busy machine's anonymous memory)
+ *   2m  a buffer of 2 MiB pages (vni_dma_alloc(VNI_DMA_ALLOC_HUGE))
+ * Access patterns: random offsets over the whole buffer, and random offsets
+ * within its first 8 MiB (a working set that stays in cache).
+ *
+ * Methods, each a called (not inlined) function, like the library's:
+ *   lib      vni_dma_addr_fast()
+ *   checked  vni_dma_addr() (argument checks, error code)
+ *   2level   reference: the classic two-level map of user space drivers
+ *            (VA bits 47..30 index a top table of per-GiB tables; a per-GiB
+ *            table has one entry per 2 MiB for the 2m layout and, the same
+ *            shape with 4 KiB slots, one entry per 4 KiB page for the 4k
+ *            layout), written here from that description
+ *   bsearch  reference: binary search in a sorted array of the runs
+ * Reference structures are test code only, built from the simulated
+ * kernel's answers; every method is checked against them on every lookup
+ * of one pass.
+ *
+ * The methods are interleaved: R rounds (default 15), each timing every
+ * method once in a rotating order, over the same offsets; the figures are
+ * medians over the rounds of the thread's CPU time per lookup (the host is
+ * shared and loaded: CPU time leaves out the time other processes ran,
+ * medians resist the remaining noise, interleaving spreads drifts over all
+ * methods alike). The last
+ * line is machine-readable:
+ *
+ *   ratio-vs-2level 4k=R1 2m=R2
+ *
+ * with R = median lib ns / median 2level ns, the larger of the two access
+ * patterns (the worse case for the library).
+ *
+ * For scale it also times, natively, what any per-lookup kernel query costs
+ * at least: a null ioctl (-ENOTTY) and one pread of /proc/self/pagemap.
+ * Not a VM test; registered as a Meson benchmark.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,12 +68,15 @@
 #include "fake.h"
 
 #define MiB ((uint64_t)1024 * 1024)
+#define NOINLINE __attribute__((noinline))
 
+/* CPU time of this thread: time the scheduler gave to other processes of
+ * the loaded machine is not counted. */
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -63,68 +93,250 @@ static uint64_t xorshift(uint64_t *s)
 
 static int failures;
 
-struct figs {
-	double fast, checked;
+/* ---- reference 1: two-level map ------------------------------------------ */
+#define REF_TOP_ENTRIES ((size_t)1 << 18)   /* VA bits 47..30 */
+
+struct ref2 {
+	uint64_t **top;                     /* per-GiB tables, NULL if none */
+	unsigned int shift;                 /* 21 (2 MiB slots) or 12 (4 KiB) */
+	uint64_t slot_mask;                 /* entries per GiB - 1 */
+	uint64_t off_mask;                  /* (1 << shift) - 1 */
 };
 
-/* Best of 3 passes (the host is shared: the minimum is the least disturbed). */
-static void measure(struct vni_ctx *ctx, const uint8_t *mem, uint64_t len,
-		    const uint32_t *offs, size_t n, struct figs *f)
+static int ref2_init(struct ref2 *m, unsigned int shift)
 {
-	uint64_t t0, t1, sink = 0, bad = 0;
+	m->top = calloc(REF_TOP_ENTRIES, sizeof(*m->top));
+	m->shift = shift;
+	m->slot_mask = ((uint64_t)1 << (30 - shift)) - 1;
+	m->off_mask = ((uint64_t)1 << shift) - 1;
+	return m->top ? 0 : -ENOMEM;
+}
 
-	f->fast = f->checked = 1e18;
-	for (int pass = 0; pass < 3; pass++) {
-		double v;
+static int ref2_set(struct ref2 *m, uint64_t va, uint64_t pa)
+{
+	uint64_t **t = &m->top[va >> 30];
 
-		t0 = now_ns();
+	if (!*t) {
+		*t = calloc(m->slot_mask + 1, sizeof(**t));
+		if (!*t)
+			return -ENOMEM;
+	}
+	(*t)[(va >> m->shift) & m->slot_mask] = pa;
+	return 0;
+}
+
+static void ref2_free(struct ref2 *m)
+{
+	for (size_t i = 0; i < REF_TOP_ENTRIES; i++)
+		free(m->top[i]);
+	free(m->top);
+}
+
+/* Stores the physical address of the slot's start; 0 = unmapped (the
+ * simulated physical addresses start at 4 GiB). */
+static NOINLINE uint64_t ref2_lookup(const struct ref2 *m, uint64_t va)
+{
+	const uint64_t *t;
+	uint64_t e;
+
+	if (va >> 48)
+		return VNI_DMA_ADDR_INVALID;
+	t = m->top[va >> 30];
+	if (!t)
+		return VNI_DMA_ADDR_INVALID;
+	e = t[(va >> m->shift) & m->slot_mask];
+	if (!e)
+		return VNI_DMA_ADDR_INVALID;
+	return e + (va & m->off_mask);
+}
+
+/* ---- reference 2: sorted array of runs, binary search --------------------- */
+struct run {
+	uint64_t va, len, pa;
+};
+
+struct runs {
+	struct run *r;
+	size_t n, cap;
+};
+
+static int runs_add(struct runs *rs, uint64_t va, uint64_t pa, uint64_t len)
+{
+	if (rs->n && rs->r[rs->n - 1].va + rs->r[rs->n - 1].len == va &&
+	    rs->r[rs->n - 1].pa + rs->r[rs->n - 1].len == pa) {
+		rs->r[rs->n - 1].len += len;
+		return 0;
+	}
+	if (rs->n == rs->cap) {
+		size_t nc = rs->cap ? rs->cap * 2 : 1024;
+		struct run *nr = realloc(rs->r, nc * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		rs->r = nr;
+		rs->cap = nc;
+	}
+	rs->r[rs->n++] = (struct run){ va, len, pa };
+	return 0;
+}
+
+static NOINLINE uint64_t runs_lookup(const struct runs *rs, uint64_t va)
+{
+	size_t lo = 0, hi = rs->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rs->r[mid].va <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || va - rs->r[lo - 1].va >= rs->r[lo - 1].len)
+		return VNI_DMA_ADDR_INVALID;
+	return rs->r[lo - 1].pa + (va - rs->r[lo - 1].va);
+}
+
+/* ---- methods ---------------------------------------------------------------- */
+enum { M_LIB, M_CHECKED, M_REF2, M_BSEARCH, NMETHODS };
+static const char *const mname[NMETHODS] = { "lib", "checked", "2level", "bsearch" };
+
+struct layout {
+	const char *name;
+	struct vni_ctx *ctx;
+	const uint8_t *mem;
+	struct ref2 ref;
+	struct runs runs;
+};
+
+static NOINLINE uint64_t pass(int method, const struct layout *l, const uint32_t *offs,
+			      size_t n)
+{
+	/* Everything in locals: the compiler may not reload them around the
+	 * library's calls (it can see that the reference functions write no
+	 * memory, not that the library's do not). */
+	const struct vni_ctx *ctx = l->ctx;
+	const uint8_t *mem = l->mem;
+	const struct ref2 *ref = &l->ref;
+	const struct runs *runs = &l->runs;
+	uint64_t sink = 0;
+
+	switch (method) {
+	case M_LIB:
 		for (size_t i = 0; i < n; i++)
 			sink ^= vni_dma_addr_fast(ctx, mem + offs[i]);
-		t1 = now_ns();
-		v = (double)(t1 - t0) / (double)n;
-		if (v < f->fast)
-			f->fast = v;
-		t0 = now_ns();
+		break;
+	case M_CHECKED:
 		for (size_t i = 0; i < n; i++) {
 			uint64_t d = 0;
 
 			vni_dma_addr(ctx, mem + offs[i], &d);
 			sink ^= d;
 		}
-		t1 = now_ns();
-		v = (double)(t1 - t0) / (double)n;
-		if (v < f->checked)
-			f->checked = v;
+		break;
+	case M_REF2:
+		for (size_t i = 0; i < n; i++)
+			sink ^= ref2_lookup(ref, (uint64_t)(uintptr_t)(mem + offs[i]));
+		break;
+	default:
+		for (size_t i = 0; i < n; i++)
+			sink ^= runs_lookup(runs, (uint64_t)(uintptr_t)(mem + offs[i]));
+		break;
 	}
-	for (size_t i = 0; i < n; i++) {
-		uint64_t want = 0;
-
-		if (!fake_pa((uint64_t)(uintptr_t)(mem + offs[i]), &want) ||
-		    vni_dma_addr_fast(ctx, mem + offs[i]) != want)
-			bad++;
-	}
-	printf("  check %s: %zu lookups agree with the simulated kernel (%" PRIu64 " differ)\n",
-	       bad ? "FAIL" : "ok  ", n, bad);
-	if (bad)
-		failures++;
-	if (sink == 1)
-		printf("(sink)\n");
-	(void)len;
+	return sink;
 }
 
-static void report(const char *name, const struct vni_ctx_stats *s, uint64_t get_pa,
-		   long runs, const struct figs *f, double null_ioctl, double pm)
+static int cmp_double(const void *a, const void *b)
 {
-	printf("  %s: %ld runs, %" PRIu64 " GET_PA calls, table %" PRIu64 " KiB, leaves 2M %"
-	       PRIu64 " 4K %" PRIu64 "\n", name, runs, get_pa, s->table_bytes / 1024,
-	       s->leaf_2m, s->leaf_4k);
-	printf("    vni_dma_addr_fast %7.1f ns   vni_dma_addr %7.1f ns   "
-	       "(null ioctl %.0fx, pagemap pread %.0fx slower than the fast lookup)\n",
-	       f->fast, f->checked, null_ioctl / f->fast, pm / f->fast);
-	if (get_pa != (uint64_t)runs) {
-		printf("  check FAIL: GET_PA calls != runs\n");
-		failures++;
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median ns per lookup of every method over rounds interleaved passes. */
+static void measure(const struct layout *l, const uint32_t *offs, size_t n,
+		    unsigned int rounds, double med[NMETHODS])
+{
+	double *t = calloc((size_t)rounds * NMETHODS, sizeof(*t));
+	uint64_t sink = 0, bad = 0;
+
+	if (!t)
+		exit(2);
+	/* check pass: every method agrees with the simulated kernel */
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = l->mem + offs[i];
+		uint64_t want = 0, d = 0;
+
+		if (!fake_pa((uint64_t)(uintptr_t)p, &want))
+			want = VNI_DMA_ADDR_INVALID;
+		vni_dma_addr(l->ctx, p, &d);
+		if (vni_dma_addr_fast(l->ctx, p) != want || d != want ||
+		    ref2_lookup(&l->ref, (uint64_t)(uintptr_t)p) != want ||
+		    runs_lookup(&l->runs, (uint64_t)(uintptr_t)p) != want)
+			bad++;
 	}
+	printf("  check %s: %zu lookups x %d methods agree with the simulated kernel "
+	       "(%" PRIu64 " differ)\n", bad ? "FAIL" : "ok  ", n, NMETHODS, bad);
+	if (bad)
+		failures++;
+	for (unsigned int r = 0; r < rounds; r++) {
+		for (int k = 0; k < NMETHODS; k++) {
+			int m = (int)((r + (unsigned int)k) % NMETHODS);
+			uint64_t t0 = now_ns();
+
+			sink ^= pass(m, l, offs, n);
+			t[(size_t)m * rounds + r] = (double)(now_ns() - t0) / (double)n;
+		}
+	}
+	for (int m = 0; m < NMETHODS; m++) {
+		qsort(t + (size_t)m * rounds, rounds, sizeof(*t), cmp_double);
+		med[m] = t[(size_t)m * rounds + rounds / 2];
+	}
+	if (sink == 1)
+		printf("(sink)\n");
+	free(t);
+}
+
+/* Build both references from the simulated kernel's layout. */
+static int build_refs(struct layout *l, uint64_t size, unsigned int shift)
+{
+	uint64_t step = (uint64_t)1 << shift;
+
+	memset(&l->runs, 0, sizeof(l->runs));
+	if (ref2_init(&l->ref, shift) < 0)
+		return -ENOMEM;
+	for (uint64_t off = 0; off < size; off += step) {
+		uint64_t va = (uint64_t)(uintptr_t)l->mem + off, pa;
+
+		if (!fake_pa(va, &pa) || ref2_set(&l->ref, va, pa) < 0 ||
+		    runs_add(&l->runs, va, pa, step) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static double ratio(const double *med)
+{
+	return med[M_LIB] / med[M_REF2];
+}
+
+static void print_row(const char *layout, const char *pattern, const double *med)
+{
+	printf("  %-4s %-13s", layout, pattern);
+	for (int m = 0; m < NMETHODS; m++)
+		printf(" %8.2f", med[m]);
+	printf("   %5.2f\n", ratio(med));
+}
+
+static int open_ctx(struct vni_ctx **ctx, struct vni_device **dev)
+{
+	int ret = vni_ctx_new(ctx, 0);
+
+	if (ret == 0)
+		ret = vni_device_open(*ctx, "0000:00:04.0", dev);
+	if (ret < 0)
+		printf("error: %s\n", vni_strerror_last());
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -132,18 +344,20 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "lookups", required_argument, NULL, 'l' },
+		{ "rounds", required_argument, NULL, 'r' },
 		{ "slow-lookups", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t size = 1024 * MiB, seed = 0x2545f4914f6cdd1dull, t0, t1;
-	size_t n = 4000000, ns = 100000;
+	size_t n = 2000000, ns = 100000;
+	unsigned int rounds = 15;
 	struct fake_cfg cfg;
-	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_ctx_stats s0, s1;
-	struct figs f4k, f2m;
-	double null_ioctl, pm;
-	uint32_t *offs;
+	struct vni_ctx_stats st;
+	struct layout l4k, l2m;
+	double m4k_all[NMETHODS], m4k_8m[NMETHODS], m2m_all[NMETHODS], m2m_8m[NMETHODS];
+	double null_ioctl, pm, r4k, r2m;
+	uint32_t *offs, *offs8;
 	uint8_t *mem, *real;
 	void *huge = NULL;
 	int c, pmfd, ret;
@@ -152,25 +366,32 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's': size = strtoull(optarg, NULL, 0) * MiB; break;
 		case 'l': n = strtoull(optarg, NULL, 0); break;
+		case 'r': rounds = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'L': ns = strtoull(optarg, NULL, 0); break;
 		default:
 			fprintf(stderr, "usage: vni-bench-synth [--size MiB] [--lookups N] "
-				"[--slow-lookups N]\n");
+				"[--rounds R] [--slow-lookups N]\n");
 			return 2;
 		}
 	}
-	if (size == 0 || size % (2 * MiB) || size > 4096 * MiB || n == 0 || ns == 0)
+	if (size < 8 * MiB || size % (2 * MiB) || size > 4096 * MiB || n == 0 || ns == 0 ||
+	    rounds == 0)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("vni-bench-synth: libvfionoiommu %s, %" PRIu64 " MiB, %zu lookups; simulated "
-	       "kernel (tests/unit/fake.c), the library's real translation table, native CPU\n",
-	       vni_version(), size / MiB, n);
+	printf("vni-bench-synth: libvfionoiommu %s, %" PRIu64 " MiB per layout, %zu lookups "
+	       "per pass, %u interleaved rounds, medians; simulated kernel "
+	       "(tests/unit/fake.c), the library's real translation table, native CPU\n",
+	       vni_version(), size / MiB, n, rounds);
 
+	/* offsets precomputed: no division in the timed loops */
 	offs = malloc(n * sizeof(*offs));
-	if (!offs)
+	offs8 = malloc(n * sizeof(*offs8));
+	if (!offs || !offs8)
 		return 2;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		offs[i] = (uint32_t)(xorshift(&seed) % size);
+		offs8[i] = (uint32_t)(xorshift(&seed) % (8 * MiB));
+	}
 
 	/* Native system call floors, against real memory. */
 	pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -179,7 +400,7 @@ int main(int argc, char **argv)
 	if (pmfd < 0 || real == MAP_FAILED)
 		return 2;
 	null_ioctl = pm = 1e18;
-	for (int pass = 0; pass < 3; pass++) {
+	for (int p = 0; p < 3; p++) {
 		double v;
 
 		t0 = now_ns();
@@ -210,66 +431,84 @@ int main(int argc, char **argv)
 	cfg.run_max = 8;
 	cfg.big_pct = 0;
 	fake_install(&cfg);
-	ret = vni_ctx_new(&ctx, 0);
-	if (ret == 0)
-		ret = vni_device_open(ctx, "0000:00:04.0", &dev);
-	if (ret < 0) {
-		printf("error: %s\n", vni_strerror_last());
-		return 2;
-	}
 
-	/* Caller memory, fragmented layout. The memory is never touched. */
+	/* 4 KiB pages: caller memory, fragmented layout, never touched. */
+	memset(&l4k, 0, sizeof(l4k));
+	l4k.name = "4k";
+	if (open_ctx(&l4k.ctx, &dev) < 0)
+		return 2;
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED)
 		return 2;
-	vni_ctx_stats(ctx, &s0);
+	l4k.mem = mem;
 	t0 = now_ns();
-	ret = vni_dma_map(ctx, mem, size, 0);
+	ret = vni_dma_map(l4k.ctx, mem, size, 0);
 	t1 = now_ns();
-	if (ret < 0) {
+	if (ret < 0 || build_refs(&l4k, size, 12) < 0) {
 		printf("error: vni_dma_map: %s\n", vni_strerror_last());
 		return 2;
 	}
-	vni_ctx_stats(ctx, &s1);
-	printf("\n== %" PRIu64 " MiB, 4 KiB pages in runs of 1..8 pages ==\n", size / MiB);
-	printf("  vni_dma_map (simulated kernel, real table fill): %.1f ms\n",
-	       (double)(t1 - t0) / 1e6);
-	measure(ctx, mem, size, offs, n, &f4k);
-	report("fragmented", &s1, s1.get_pa_calls - s0.get_pa_calls,
-	       fake_mapping_runs((uint64_t)(uintptr_t)mem), &f4k, null_ioctl, pm);
-	vni_dma_unmap(ctx, mem, size);
-	munmap(mem, size);
-	vni_device_close(&dev);
-	vni_ctx_destroy(&ctx);
-
-	/* 2 MiB pages, in a fresh context: a table slot that once held 4 KiB
-	 * entries keeps them, so reusing the context (and the virtual addresses
-	 * the kernel hands out again) would not show 2 MiB leaves. */
-	ret = vni_ctx_new(&ctx, 0);
-	if (ret == 0)
-		ret = vni_device_open(ctx, "0000:00:04.0", &dev);
-	if (ret < 0) {
-		printf("error: %s\n", vni_strerror_last());
-		return 2;
+	vni_ctx_stats(l4k.ctx, &st);
+	printf("\n== 4k: %" PRIu64 " MiB of 4 KiB pages in runs of 1..8 pages ==\n", size / MiB);
+	printf("  vni_dma_map (simulated kernel, real table fill): %.1f ms; %" PRIu64 " runs, %"
+	       PRIu64 " GET_PA calls, table %" PRIu64 " KiB, leaves 2M %" PRIu64 " 4K %" PRIu64
+	       "\n", (double)(t1 - t0) / 1e6, st.runs, st.get_pa_calls, st.table_bytes / 1024,
+	       st.leaf_2m, st.leaf_4k);
+	if (st.get_pa_calls != (uint64_t)fake_mapping_runs((uint64_t)(uintptr_t)mem)) {
+		printf("  check FAIL: GET_PA calls != runs\n");
+		failures++;
 	}
-	vni_ctx_stats(ctx, &s0);
-	ret = vni_dma_alloc(ctx, size, VNI_DMA_ALLOC_HUGE, &huge);
+	measure(&l4k, offs, n, rounds, m4k_all);
+	measure(&l4k, offs8, n, rounds, m4k_8m);
+
+	/* 2 MiB pages. */
+	memset(&l2m, 0, sizeof(l2m));
+	l2m.name = "2m";
+	l2m.ctx = l4k.ctx;
+	ret = vni_dma_alloc(l2m.ctx, size, VNI_DMA_ALLOC_HUGE, &huge);
 	if (ret < 0) {
 		printf("error: vni_dma_alloc: %s\n", vni_strerror_last());
 		return 2;
 	}
-	vni_ctx_stats(ctx, &s1);
-	printf("\n== %" PRIu64 " MiB of 2 MiB pages ==\n", size / MiB);
-	measure(ctx, huge, size, offs, n, &f2m);
-	report("hugepages", &s1, s1.get_pa_calls - s0.get_pa_calls,
-	       fake_mapping_runs((uint64_t)(uintptr_t)huge), &f2m, null_ioctl, pm);
-	vni_dma_free(ctx, huge);
+	l2m.mem = huge;
+	if (build_refs(&l2m, size, 21) < 0)
+		return 2;
+	vni_ctx_stats(l2m.ctx, &st);
+	printf("\n== 2m: %" PRIu64 " MiB of 2 MiB pages (same context) ==\n", size / MiB);
+	printf("  table %" PRIu64 " KiB, leaves 2M %" PRIu64 " 4K %" PRIu64 "\n",
+	       st.table_bytes / 1024, st.leaf_2m, st.leaf_4k);
+	measure(&l2m, offs, n, rounds, m2m_all);
+	measure(&l2m, offs8, n, rounds, m2m_8m);
 
+	printf("\n== median ns per lookup (lower is better) ==\n");
+	printf("  %-4s %-13s", "page", "pattern");
+	for (int m = 0; m < NMETHODS; m++)
+		printf(" %8s", mname[m]);
+	printf("   lib/2level\n");
+	print_row("4k", "random 1 GiB", m4k_all);
+	print_row("4k", "random 8 MiB", m4k_8m);
+	print_row("2m", "random 1 GiB", m2m_all);
+	print_row("2m", "random 8 MiB", m2m_8m);
+	printf("  (pattern \"random 1 GiB\" covers the whole --size; null ioctl is %.0fx, "
+	       "pagemap pread %.0fx the 4k lib lookup)\n", null_ioctl / m4k_all[M_LIB],
+	       pm / m4k_all[M_LIB]);
+
+	vni_dma_free(l2m.ctx, huge);
+	vni_dma_unmap(l4k.ctx, mem, size);
+	munmap(mem, size);
 	vni_device_close(&dev);
-	vni_ctx_destroy(&ctx);
+	vni_ctx_destroy(&l4k.ctx);
 	fake_uninstall();
+	ref2_free(&l4k.ref);
+	ref2_free(&l2m.ref);
+	free(l4k.runs.r);
+	free(l2m.runs.r);
 	free(offs);
+	free(offs8);
+	r4k = ratio(m4k_all) > ratio(m4k_8m) ? ratio(m4k_all) : ratio(m4k_8m);
+	r2m = ratio(m2m_all) > ratio(m2m_8m) ? ratio(m2m_all) : ratio(m2m_8m);
 	printf("\nvni-bench-synth: %s\n", failures ? "FAILED" : "done");
+	printf("ratio-vs-2level 4k=%.2f 2m=%.2f\n", r4k, r2m);
 	return failures ? 1 : 0;
 }

@@ -76,15 +76,22 @@ static int noiommu_translate(struct vni_ctx *ctx, uint64_t va, uint64_t max,
 	q.size = sizeof(q);
 	q.ioas_id = ctx->ioas_id;
 	q.iova = va;
+	/* The exact rest of the mapping, never 0: mainline reads 0 as "no
+	 * limit", early versions of the 6.12 series rejected it (EINVAL). */
 	q.length = max;
 	atomic_fetch_add_explicit(&ctx->st_get_pa, 1, memory_order_relaxed);
 	ret = vnip_ioctl(ctx->iommufd, VNI_IOCTL_GET_PA, &q);
 	if (ret < 0) {
-		if (ret == -ENOTTY || ret == -EOPNOTSUPP)
+		if (ret == -ENOTTY)
 			return vnip_err(ret, "IOMMU_IOAS_NOIOMMU_GET_PA failed: the kernel "
-					"does not support no-IOMMU translation for this IOAS "
-					"(needs Linux 7.3 or the 6.12 backport, and a no-IOMMU "
-					"device attached)");
+					"lacks the ioctl (needs Linux 7.3 or the libvfionoiommu "
+					"6.12 patches)");
+		if (ret == -EOPNOTSUPP)
+			return vnip_err(ret, "IOMMU_IOAS_NOIOMMU_GET_PA failed: IOAS %u is not "
+					"backed by the no-IOMMU software page table (no no-IOMMU "
+					"device is attached to it, or the device is behind a real "
+					"IOMMU): open a no-IOMMU device in the context first",
+					ctx->ioas_id);
 		return vnip_err(ret, "IOMMU_IOAS_NOIOMMU_GET_PA at %#" PRIx64 " failed", va);
 	}
 	*dma = q.out_phys;

@@ -146,5 +146,6 @@ int vni_ctx_stats(const struct vni_ctx *ctx, struct vni_ctx_stats *st)
 	st->leaf_2m = atomic_load(&ctx->xlate.leaf_2m);
 	st->leaf_4k = atomic_load(&ctx->xlate.leaf_4k);
 	st->devices = atomic_load(&ctx->st_devices);
+	st->stuck_pins = atomic_load(&ctx->st_leaked_pins);
 	return 0;
 }

@@ -17,6 +17,20 @@
 #define VNIP_NUM_REGIONS 9 /* VFIO_PCI_NUM_REGIONS */
 #define VNIP_CAP_SYS_RAWIO 17
 
+/* PCI configuration space (PCI Local Bus 3.0, PCIe Base 6.0 7.5.3). */
+#define VNIP_PCI_COMMAND 0x04
+#define VNIP_PCI_COMMAND_MEMORY 0x0002
+#define VNIP_PCI_COMMAND_MASTER 0x0004
+#define VNIP_PCI_STATUS 0x06
+#define VNIP_PCI_STATUS_CAP_LIST 0x0010
+#define VNIP_PCI_CAP_PTR 0x34
+#define VNIP_PCI_CAP_ID_EXP 0x10
+#define VNIP_PCI_EXP_DEVSTA 0x0a
+#define VNIP_PCI_EXP_DEVSTA_TRPND 0x0020
+/* How long close waits for Transactions Pending to clear: the PCIe default
+ * completion timeout range ends at 50 ms; twice that, polled every 1 ms. */
+#define VNIP_TRPND_WAIT_MS 100
+
 struct vni_device {
 	struct vni_ctx *ctx;
 	struct vni_device *next;        /* ctx->devices, under ctx->lock */
@@ -231,6 +245,125 @@ static int cfg_rw(struct vni_device *dev, bool write, uint64_t off, void *buf,
 	return 0;
 }
 
+static int irq_disable_locked(struct vni_device *dev);
+
+/* Offset of the PCI Express capability, 0 if the device has none, or -errno. */
+static int find_pcie_cap(struct vni_device *dev)
+{
+	uint16_t status;
+	uint8_t ptr;
+	int ret;
+
+	ret = cfg_rw(dev, false, VNIP_PCI_STATUS, &status, sizeof(status));
+	if (ret < 0)
+		return ret;
+	if (!(le16toh(status) & VNIP_PCI_STATUS_CAP_LIST))
+		return 0;
+	ret = cfg_rw(dev, false, VNIP_PCI_CAP_PTR, &ptr, sizeof(ptr));
+	if (ret < 0)
+		return ret;
+	/* At most 48 capabilities fit in the 192 bytes after the header. */
+	for (int n = 0; n < 48; n++) {
+		uint8_t hdr[2];
+
+		ptr &= 0xfc;
+		if (ptr < 0x40)
+			return 0;
+		ret = cfg_rw(dev, false, ptr, hdr, sizeof(hdr));
+		if (ret < 0)
+			return ret;
+		if (hdr[0] == VNIP_PCI_CAP_ID_EXP)
+			return ptr;
+		ptr = hdr[1];
+	}
+	return 0;
+}
+
+/*
+ * Stop a device from doing DMA before the kernel may unpin its memory:
+ * disable the interrupts the library enabled, clear Bus Master Enable in the
+ * command register, read the register back (the read's completion cannot
+ * pass the device's earlier posted writes, so the device's DMA writes issued
+ * before the clear have reached memory), then wait, bounded, for the PCIe
+ * Transactions Pending bit to clear. Caller holds dev->lock or owns dev
+ * alone. Returns 0 when the device is known to be quiet, else -errno with a
+ * message: the caller must then not detach the device explicitly but leave it
+ * to the kernel (closing the device fd makes vfio-pci disable the device
+ * before it unbinds it from iommufd and unpins).
+ */
+static int quiesce(struct vni_device *dev)
+{
+	uint16_t cmd, sta;
+	int ret, cap, irq = 0;
+
+	/* A failure here still stops DMA below, but the device is then not
+	 * known to be quiet: the kernel's close path must finish the job. */
+	if (dev->irq_type >= 0)
+		irq = irq_disable_locked(dev);
+	ret = cfg_rw(dev, false, VNIP_PCI_COMMAND, &cmd, sizeof(cmd));
+	if (ret < 0)
+		return vnip_err(ret, "%s: cannot read the PCI command register to stop "
+				"DMA", dev->bdf);
+	cmd = le16toh(cmd);
+	if (cmd & VNIP_PCI_COMMAND_MASTER) {
+		uint16_t w = htole16((uint16_t)(cmd & ~VNIP_PCI_COMMAND_MASTER));
+
+		ret = cfg_rw(dev, true, VNIP_PCI_COMMAND, &w, sizeof(w));
+		if (ret < 0)
+			return vnip_err(ret, "%s: cannot clear Bus Master Enable", dev->bdf);
+	}
+	ret = cfg_rw(dev, false, VNIP_PCI_COMMAND, &cmd, sizeof(cmd));
+	if (ret < 0)
+		return vnip_err(ret, "%s: cannot read the PCI command register back",
+				dev->bdf);
+	if (le16toh(cmd) & VNIP_PCI_COMMAND_MASTER)
+		return vnip_err(-EIO, "%s: Bus Master Enable is still set after clearing it",
+				dev->bdf);
+	cap = find_pcie_cap(dev);
+	if (cap < 0)
+		return vnip_err(cap, "%s: cannot read the capability list", dev->bdf);
+	if (cap == 0)
+		return irq; /* conventional PCI: nothing more to wait for */
+	for (int ms = 0;; ms++) {
+		const struct timespec one_ms = { 0, 1000000 };
+
+		ret = cfg_rw(dev, false, (uint64_t)cap + VNIP_PCI_EXP_DEVSTA, &sta, sizeof(sta));
+		if (ret < 0)
+			return vnip_err(ret, "%s: cannot read the PCIe Device Status register",
+					dev->bdf);
+		if (!(le16toh(sta) & VNIP_PCI_EXP_DEVSTA_TRPND))
+			return irq;
+		if (ms >= VNIP_TRPND_WAIT_MS)
+			break;
+		vnip_sys.nanosleep(&one_ms, NULL);
+	}
+	return vnip_err(-ETIMEDOUT, "%s: Transactions Pending still set %d ms after "
+			"clearing Bus Master Enable", dev->bdf, VNIP_TRPND_WAIT_MS);
+}
+
+/* Detach from the IOAS, after quiesce() succeeded only (see there). */
+static void detach_quiet(struct vni_device *dev, int quiet)
+{
+	struct vfio_device_detach_iommufd_pt detach;
+	int ret;
+
+	if (!dev->attached)
+		return;
+	if (quiet < 0) {
+		vnip_warn("%s: the device could not be quiesced (%s); not detaching it "
+			  "explicitly: closing it makes vfio-pci disable it before the "
+			  "kernel unpins", dev->bdf, vni_strerror_last());
+		return;
+	}
+	memset(&detach, 0, sizeof(detach));
+	detach.argsz = sizeof(detach);
+	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
+	if (ret < 0)
+		vnip_warn("%s: VFIO_DEVICE_DETACH_IOMMUFD_PT failed (%d); closing "
+			  "the device detaches it", dev->bdf, ret);
+	dev->attached = false;
+}
+
 int vni_device_open(struct vni_ctx *ctx, const char *bdf, struct vni_device **devp)
 {
 	struct vfio_device_bind_iommufd bind;
@@ -367,11 +500,14 @@ int vni_device_open(struct vni_ctx *ctx, const char *bdf, struct vni_device **de
 
 err:
 	if (dev->attached) {
-		struct vfio_device_detach_iommufd_pt detach;
+		/* Keep the error of the failed step, not the teardown's. */
+		char msg[512];
+		int q;
 
-		memset(&detach, 0, sizeof(detach));
-		detach.argsz = sizeof(detach);
-		vnip_ioctl(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
+		snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
+		q = quiesce(dev);
+		detach_quiet(dev, q);
+		vnip_err_keep(ret, msg);
 	}
 	vnip_close(dev->fd);
 	pthread_mutex_destroy(&dev->lock);
@@ -446,6 +582,7 @@ int vni_device_close(struct vni_device **devp)
 {
 	struct vni_device *dev, **pp;
 	struct vni_ctx *ctx;
+	int quiet;
 
 	if (!devp)
 		return vnip_err(-EINVAL, "vni_device_close: NULL devp");
@@ -454,15 +591,16 @@ int vni_device_close(struct vni_device **devp)
 		return vnip_err(-EBADF, "vni_device_close: the device was already closed (NULL)");
 	ctx = dev->ctx;
 
+	/* DMA safety: the device stops (interrupts off, Bus Master off, no
+	 * transaction pending) before anything that may unpin its memory. */
 	pthread_mutex_lock(&dev->lock);
+	quiet = quiesce(dev);
 	for (unsigned int i = 0; i < VNIP_NUM_BARS; i++) {
-		if (dev->bar_map[i]) {
-			vnip_sys.munmap(dev->bar_map[i], (size_t)dev->regions[i].size);
-			dev->bar_map[i] = NULL;
-		}
+		void *map = __atomic_exchange_n(&dev->bar_map[i], NULL, __ATOMIC_ACQ_REL);
+
+		if (map)
+			vnip_sys.munmap(map, (size_t)dev->regions[i].size);
 	}
-	if (dev->irq_type >= 0 && irq_disable_locked(dev) < 0)
-		vnip_warn("%s: %s", dev->bdf, vni_strerror_last());
 	pthread_mutex_unlock(&dev->lock);
 
 	/* Under the context lock so that the device list, the kernel's
@@ -481,17 +619,7 @@ int vni_device_close(struct vni_device **devp)
 		 * the pages when it detaches; forget the DMA addresses before. */
 		vnip_dma_invalidate(ctx);
 	}
-	if (dev->attached) {
-		struct vfio_device_detach_iommufd_pt detach;
-		int ret;
-
-		memset(&detach, 0, sizeof(detach));
-		detach.argsz = sizeof(detach);
-		ret = vnip_ioctl(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
-		if (ret < 0)
-			vnip_warn("%s: VFIO_DEVICE_DETACH_IOMMUFD_PT failed (%d); closing "
-				  "the device detaches it", dev->bdf, ret);
-	}
+	detach_quiet(dev, quiet);
 	vnip_close(dev->fd);
 	atomic_fetch_sub(&ctx->st_devices, 1);
 	pthread_mutex_unlock(&ctx->lock);
@@ -566,6 +694,7 @@ int vni_device_region_info(const struct vni_device *dev, unsigned int index,
 	if (ret < 0)
 		return vnip_err(ret, "%s: VFIO_DEVICE_GET_REGION_INFO %u failed",
 				dev->bdf, index);
+	memset(info, 0, sizeof(*info));
 	info->index = index;
 	info->flags = ri.flags;
 	info->size = ri.size;
@@ -676,22 +805,23 @@ static int bar_rw(struct vni_device *dev, unsigned int bar, uint64_t off, void *
 	if (map) {
 		volatile char *p = (volatile char *)map + off;
 
+		/* Ordered like writel()/readl() (see mmio.h). */
 		switch (len) {
 		case 1:
-			if (write) *(volatile uint8_t *)p = *(const uint8_t *)buf;
-			else *(uint8_t *)buf = *(volatile uint8_t *)p;
+			if (write) vni_mmio_write8(p, *(const uint8_t *)buf);
+			else *(uint8_t *)buf = vni_mmio_read8(p);
 			break;
 		case 2:
-			if (write) *(volatile uint16_t *)(volatile void *)p = *(const uint16_t *)buf;
-			else *(uint16_t *)buf = *(volatile uint16_t *)(volatile void *)p;
+			if (write) vni_mmio_write16(p, *(const uint16_t *)buf);
+			else *(uint16_t *)buf = vni_mmio_read16(p);
 			break;
 		case 4:
-			if (write) *(volatile uint32_t *)(volatile void *)p = *(const uint32_t *)buf;
-			else *(uint32_t *)buf = *(volatile uint32_t *)(volatile void *)p;
+			if (write) vni_mmio_write32(p, *(const uint32_t *)buf);
+			else *(uint32_t *)buf = vni_mmio_read32(p);
 			break;
 		default:
-			if (write) *(volatile uint64_t *)(volatile void *)p = *(const uint64_t *)buf;
-			else *(uint64_t *)buf = *(volatile uint64_t *)(volatile void *)p;
+			if (write) vni_mmio_write64(p, *(const uint64_t *)buf);
+			else *(uint64_t *)buf = vni_mmio_read64(p);
 			break;
 		}
 		return 0;
@@ -816,6 +946,7 @@ int vni_device_irq_info(const struct vni_device *dev, enum vni_irq_type type,
 	if (ret < 0)
 		return vnip_err(ret, "%s: VFIO_DEVICE_GET_IRQ_INFO %d failed", dev->bdf,
 				(int)type);
+	memset(info, 0, sizeof(*info));
 	info->type = (uint32_t)type;
 	info->flags = ii.flags;
 	info->count = ii.count;

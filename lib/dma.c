@@ -136,10 +136,18 @@ static int map_locked(struct vni_ctx *ctx, uint64_t va, uint64_t len,
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
-		if (ctx->backend->unmap(ctx, va, len) < 0)
-			vnip_log(VNI_LOG_ERROR, "could not unpin %#" PRIx64 "+%#" PRIx64
-				 " after a failed map", va, len);
-		return vnip_err((int)runs, "%s", msg);
+		ret = ctx->backend->unmap(ctx, va, len);
+		if (ret < 0) {
+			/* Fail loudly: the kernel keeps the pin and the library
+			 * has no record of it; only closing the iommufd (the
+			 * context) drops it. */
+			atomic_fetch_add(&ctx->st_leaked_pins, 1);
+			return vnip_err((int)runs, "%s; undoing the IOAS mapping failed too (%s): "
+					"%#" PRIx64 "+%#" PRIx64 " stays pinned until "
+					"vni_ctx_destroy()", msg, strerrordesc_np(-ret) ?
+					strerrordesc_np(-ret) : "?", va, len);
+		}
+		return vnip_err_keep((int)runs, msg);
 	}
 	memset(&m, 0, sizeof(m));
 	m.va = va;
@@ -343,6 +351,7 @@ static void *mmap_anon(size_t len, int extra)
 int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **vaddrp)
 {
 	const unsigned int known = VNI_DMA_ALLOC_HUGE | VNI_DMA_ALLOC_SMALL;
+	const bool contig = flags & VNI_DMA_ALLOC_CONTIG;
 	bool try_huge, huge = false;
 	size_t alen = 0;
 	void *p = NULL;
@@ -352,8 +361,19 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 		return vnip_err(-EINVAL, "vni_dma_alloc: NULL argument");
 	if (len == 0)
 		return vnip_err(-EINVAL, "vni_dma_alloc: zero length");
-	if (flags & ~known)
-		return vnip_err(-EINVAL, "vni_dma_alloc: unknown flags %#x", flags & ~known);
+	if (flags & ~(known | VNI_DMA_ALLOC_CONTIG))
+		return vnip_err(-EINVAL, "vni_dma_alloc: unknown flags %#x",
+				flags & ~(known | VNI_DMA_ALLOC_CONTIG));
+	if (contig && len > VNIP_HUGE_SIZE)
+		return vnip_err(-EINVAL, "vni_dma_alloc: VNI_DMA_ALLOC_CONTIG promises at most "
+				"2 MiB (one hugepage), not %zu bytes: split the buffer or use "
+				"vni_dma_segments()", len);
+	if (contig && len > VNIP_PAGE_SIZE && (flags & VNI_DMA_ALLOC_SMALL))
+		return vnip_err(-EINVAL, "vni_dma_alloc: VNI_DMA_ALLOC_CONTIG with "
+				"VNI_DMA_ALLOC_SMALL holds at most 4096 bytes (one page), not %zu",
+				len);
+	if (contig && len > VNIP_PAGE_SIZE)
+		flags |= VNI_DMA_ALLOC_HUGE; /* only a hugepage is contiguous */
 	if ((flags & known) == known)
 		return vnip_err(-EINVAL, "vni_dma_alloc: VNI_DMA_ALLOC_HUGE and "
 				"VNI_DMA_ALLOC_SMALL are exclusive");
@@ -372,8 +392,10 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 		if (p) {
 			huge = true;
 		} else if (flags & VNI_DMA_ALLOC_HUGE) {
-			ret = vnip_err(-ENOMEM, "vni_dma_alloc: no 2 MiB hugepages for %zu bytes: reserve "
-				       "some (echo N > /proc/sys/vm/nr_hugepages)", alen);
+			ret = vnip_err(-ENOMEM, "vni_dma_alloc: no 2 MiB hugepages for %zu bytes%s: "
+				       "reserve some (echo N > /proc/sys/vm/nr_hugepages)", alen,
+				       contig ? " (a physically contiguous buffer above 4 KiB "
+				       "needs one)" : "");
 			goto out;
 		} else {
 			vnip_warn("no 2 MiB hugepages for %zu bytes, using 4 KiB pages", alen);
@@ -398,6 +420,23 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 	if (ret < 0) {
 		vnip_sys.munmap(p, alen);
 		goto out;
+	}
+	if (contig) {
+		/* the promise: one run, aligned to the page size */
+		ptrdiff_t i = find_le(ctx, (uint64_t)(uintptr_t)p);
+		uint64_t d = vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)p);
+		size_t align = huge ? VNIP_HUGE_SIZE : VNIP_PAGE_SIZE;
+
+		if (i < 0 || ctx->maps[i].runs != 1 || d == VNI_DMA_ADDR_INVALID ||
+		    (d & (align - 1))) {
+			ret = vnip_err(-EIO, "vni_dma_alloc: the kernel reports %" PRIu64
+				       " physical runs at %#" PRIx64 " for a %zu-byte %s page: not "
+				       "one aligned contiguous piece", i < 0 ? 0 : ctx->maps[i].runs,
+				       d, alen, huge ? "huge" : "small");
+			if (i >= 0 && unmap_locked(ctx, (size_t)i) < 0)
+				vnip_log(VNI_LOG_ERROR, "vni_dma_alloc: could not undo %p", p);
+			goto out;
+		}
 	}
 	*vaddrp = p;
 out:
@@ -429,7 +468,21 @@ int vni_dma_free(struct vni_ctx *ctx, void *vaddr)
 
 uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr)
 {
-	return vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, NULL);
+	return vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr);
+}
+
+uint64_t vni_dma_addr_len(const struct vni_ctx *ctx, const void *vaddr, size_t *len)
+{
+	uint64_t got, a;
+
+	if (!len)
+		return vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr);
+	if (*len == 0)
+		*len = SIZE_MAX;
+	a = vnip_xlate_contig(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, *len, &got);
+	if (a != VNI_DMA_ADDR_INVALID)
+		*len = (size_t)got;
+	return a;
 }
 
 int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma)
@@ -442,7 +495,7 @@ int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma)
 		return vnip_err_static(-EINVAL, "vni_dma_addr: NULL argument");
 	do {
 		e = xlate_epoch(ctx);
-		a = vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr, NULL);
+		a = vnip_xlate_lookup(&ctx->xlate, (uint64_t)(uintptr_t)vaddr);
 		if (a != VNI_DMA_ADDR_INVALID)
 			break;
 		ret = xlate_fail(ctx, e, tries++, "vni_dma_addr: address is not DMA-mapped",
@@ -475,7 +528,7 @@ again:
 	n = 0;
 	e = xlate_epoch(ctx);
 	while (va < end) {
-		uint64_t rest, a = vnip_xlate_lookup(&ctx->xlate, va, &rest);
+		uint64_t rest, a = vnip_xlate_lookup_run(&ctx->xlate, va, &rest);
 
 		if (a == VNI_DMA_ADDR_INVALID) {
 			ret = xlate_fail(ctx, e, tries++, contig ?
@@ -524,21 +577,35 @@ again:
 int vni_dma_contig(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 		   uint64_t *dma, size_t *contig)
 {
-	struct vni_dma_seg seg;
-	size_t n;
+	uint64_t va = (uint64_t)(uintptr_t)vaddr, a, got = 0, e;
+	unsigned int tries = 0;
 	int ret;
 
 	if (!ctx || !vaddr || !dma || !contig)
 		return vnip_err_static(-EINVAL, "vni_dma_contig: NULL argument");
 	if (len == 0)
 		return vnip_err_static(-EINVAL, "vni_dma_contig: zero length");
-	if ((uint64_t)(uintptr_t)vaddr + len < (uint64_t)(uintptr_t)vaddr)
+	if (va + len < va)
 		return vnip_err_static(-EOVERFLOW, "vni_dma_contig: range wraps around");
-	ret = seg_walk(ctx, vaddr, len, &seg, 1, &n, true);
-	if (ret < 0)
-		return ret;
-	*dma = seg.dma;
-	*contig = (size_t)seg.len;
+	for (;;) {
+		e = xlate_epoch(ctx);
+		a = vnip_xlate_contig(&ctx->xlate, va, len, &got);
+		/* The first piece ends early: at a discontinuity (fine) or at
+		 * a byte that is not mapped (-ENOENT). */
+		if (a != VNI_DMA_ADDR_INVALID &&
+		    (got == len || vnip_xlate_lookup(&ctx->xlate, va + got) != VNI_DMA_ADDR_INVALID)) {
+			if (xlate_epoch(ctx) == e || tries++ >= XLATE_RETRIES)
+				break;
+			continue; /* a close/open ran meanwhile: one consistent view */
+		}
+		ret = xlate_fail(ctx, e, tries++, "vni_dma_contig: range is not entirely DMA-mapped",
+				 "vni_dma_contig: no device attached: DMA addresses are "
+				 "not valid until a device is open in the context");
+		if (ret < 0)
+			return ret;
+	}
+	*dma = a;
+	*contig = (size_t)got;
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <vfionoiommu/vfionoiommu.h>
 
@@ -52,6 +53,7 @@ struct vnip_sys {
 	int (*eventfd)(unsigned int initval, int flags);
 	int (*capget)(void *hdr, void *data);
 	int (*stat)(const char *path, struct stat *st);
+	int (*nanosleep)(const struct timespec *req, struct timespec *rem);
 	void *(*malloc)(size_t len);
 	void *(*calloc)(size_t n, size_t len);
 	void (*free)(void *p);
@@ -95,10 +97,15 @@ int vnip_dir_find(const char *path, bool (*match)(const char *name),
 /* Record a failure (message for vni_strerror_last, logged at ERROR);
  * returns err (negative errno) so callers can "return vnip_err(...)". */
 int vnip_err(int err, const char *fmt, ...) VNI_PRINTF(2, 3);
+/* Record an already formatted message again, verbatim and without logging
+ * (to restore the error of a failed step after a cleanup that failed too). */
+int vnip_err_keep(int err, const char *msg);
 /* Record a fixed message without formatting or logging (hot paths). */
 int vnip_err_static(int err, const char *msg);
 void vnip_log(enum vni_log_level level, const char *fmt, ...) VNI_PRINTF(2, 3);
 bool vnip_log_enabled(enum vni_log_level level);
+/* For tests: threads inside vni_log_set_callback() right now. */
+extern _Atomic long vnip_log_setters;
 /* For tests: forget the environment so VNI_LOG is read again. */
 void vnip_log_reset(void);
 
@@ -107,55 +114,174 @@ void vnip_log_reset(void);
 #define vnip_warn(...) do { if (vnip_log_enabled(VNI_LOG_WARN)) vnip_log(VNI_LOG_WARN, __VA_ARGS__); } while (0)
 
 /* ---- translation table ------------------------------------------------------
- * A radix table keyed by virtual address (== IOVA):
+ * Keyed by virtual address (== IOVA). Two dependent loads per lookup, for
+ * 2 MiB blocks and for 4 KiB pages alike:
  *
- *   level 0: VA bits 47..30, 2^18 slots (2 MiB of reserved, lazily
- *            committed address space), each -> a level-1 table or 0
- *   level 1: VA bits 29..21, 512 slots (4 KiB, covers 1 GiB); a slot is 0,
- *            a 2 MiB leaf (DMA address of the block | LEAF | VALID),
- *            or a pointer to a level-2 table
- *   level 2: VA bits 20..12, 512 slots (4 KiB, covers 2 MiB), each 0 or
- *            (DMA address of the page | VALID)
+ *   l0: VA bits 47..30, 2^18 slots (2 MiB of reserved, lazily committed
+ *       address space), each 0 or a pointer to the region of that GiB
+ *   region (one per GiB in use; an anonymous MAP_NORESERVE mapping whose
+ *       pages the kernel commits when first written):
+ *       [0, 4 KiB)           512 block slots (VA bits 29..21): 0, or a 2 MiB
+ *                            leaf (entry with VNIP_E_LEAF)
+ *       [4 KiB, 4 KiB+2 MiB) 2^18 page entries (VA bits 29..12): 0 or a
+ *                            4 KiB entry; the 512 entries of one block fill
+ *                            exactly one page, committed only when the block
+ *                            holds 4 KiB entries
+ *       [.. , +4 KiB)        writer-only metadata (struct vnip_region_meta)
  *
- * Tables are published with release stores and read with acquire loads; they
- * are freed only when the context is destroyed (clearing entries, including
- * invalidating every translation when the last device closes, only stores 0
- * atomically into leaf slots). A level-1 slot that once
- * pointed to a level-2 table keeps pointing to it (no slot ever changes from
- * pointer to leaf), so a reader can never follow a stale pointer into a
- * reused table. Entries are written by one writer at a time (the context
- * mutex).
+ * Bit 0 of an l0 slot (VNIP_L0_HAS_LEAVES) says that the region holds at
+ * least one leaf. A lookup in a region without leaves reads the page entry
+ * at once (two dependent loads, like a flat two-level table of 4 KiB
+ * entries); in a region with leaves it reads the block slot first and, if it
+ * is no leaf, the page entry (whose address depends only on the region
+ * pointer, so the CPU fetches both in parallel). The bit is set (release)
+ * before a region's first leaf is stored and cleared after its last leaf is
+ * gone; a block promoted to a leaf keeps its 4 KiB entries, so a reader that
+ * saw the bit clear still finds them.
+ *
+ * Entry format: bit 0 VALID, bit 1 LEAF, bits 2..11 a hint: how many
+ * further pages (4 KiB entry) or blocks (leaf) after this one continue the
+ * same physically contiguous run (saturated at 1023; an underestimate is
+ * allowed, never an overestimate), bits 12..63 the difference DMA address
+ * minus virtual address (mod 2^64; 4 KiB aligned since both are), the same
+ * for every byte of the page or block: a lookup is va + (e & ~0xfff), and
+ * the pages of a block are one contiguous run exactly when their entries
+ * hold the same difference.
+ *
+ * A block is a leaf exactly when all its 512 pages are mapped and form one
+ * physically contiguous run: set() makes it a leaf directly when one run
+ * covers the block, and promotes it when the last page of a block of 4 KiB
+ * entries arrives and the block is contiguous (self-healing: a block never
+ * stays in 4 KiB entries for lack of a rebuild); clear() demotes a leaf
+ * that loses part of its pages to 4 KiB entries. On promotion the block's
+ * 4 KiB entries stay in place (they agree with the leaf), so a reader that
+ * read the slot before the promotion still finds them; on demotion the 4 KiB
+ * entries are written before the slot is cleared (release; readers acquire).
+ * Regions are freed only when the context is destroyed; entries are written
+ * by one writer at a time (the context mutex).
  */
 #define VNIP_L0_SHIFT 30
 #define VNIP_L0_ENTRIES ((size_t)1 << (VNIP_VA_BITS - VNIP_L0_SHIFT))
 #define VNIP_L1_SHIFT VNIP_HUGE_SHIFT
-#define VNIP_L1_ENTRIES 512
-#define VNIP_L2_ENTRIES 512
+#define VNIP_BLOCKS 512                      /* 2 MiB blocks per region */
+#define VNIP_PAGES_PER_BLOCK 512
+#define VNIP_L0_HAS_LEAVES ((uintptr_t)1)
 #define VNIP_E_VALID ((uint64_t)1 << 0)
 #define VNIP_E_LEAF ((uint64_t)1 << 1)
-#define VNIP_E_ADDR_MASK (~(uint64_t)(VNIP_PAGE_SIZE - 1))
+#define VNIP_E_DELTA_MASK (~(uint64_t)(VNIP_PAGE_SIZE - 1))
+#define VNIP_E_HINT_SHIFT 2
+#define VNIP_E_HINT_MAX 1023u
+#define VNIP_E_HINT(e) (((e) >> VNIP_E_HINT_SHIFT) & VNIP_E_HINT_MAX)
+#define VNIP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define VNIP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+typedef _Atomic(uint64_t) vnip_slot;
 
 struct vnip_xlate {
-	_Atomic(uint64_t) *l0;        /* VNIP_L0_ENTRIES slots (mmap) */
-	void **tables;                /* every level-1/2 table, for freeing */
-	size_t ntables, cap_tables;
-	_Atomic uint64_t table_bytes;
+	_Atomic(uintptr_t) *l0;       /* VNIP_L0_ENTRIES slots (mmap) */
+	void *regions;                /* list through the region metadata */
+	size_t nregions;
+	_Atomic uint64_t table_bytes; /* pages of regions written so far */
 	_Atomic uint64_t leaf_2m, leaf_4k;
 };
 
 int vnip_xlate_init(struct vnip_xlate *x);
 void vnip_xlate_fini(struct vnip_xlate *x);
 /* Record that [va, va+len) (page aligned, one physically contiguous run)
- * translates to dma... Allocates tables as needed: -ENOMEM (entries already
+ * translates to dma... Allocates regions as needed: -ENOMEM (entries already
  * written stay; the caller clears the range). Caller holds the context mutex. */
 int vnip_xlate_set(struct vnip_xlate *x, uint64_t va, uint64_t len,
 		   uint64_t dma);
 /* Forget [va, va+len). Caller holds the context mutex. */
 void vnip_xlate_clear(struct vnip_xlate *x, uint64_t va, uint64_t len);
-/* Lock-free lookup: DMA address of va and bytes to the end of its entry
- * (page or 2 MiB block); VNI_DMA_ADDR_INVALID if unmapped. */
-uint64_t vnip_xlate_lookup(const struct vnip_xlate *x, uint64_t va,
-			   uint64_t *entry_rest);
+
+/* Lock-free lookup of the entry covering va: the DMA address of va, or
+ * VNI_DMA_ADDR_INVALID; *run (if the address is valid) = bytes from va known
+ * to be DMA-contiguous: to the end of the entry plus its hint. */
+static inline uint64_t vnip_xlate_lookup_run(const struct vnip_xlate *x, uint64_t va,
+					     uint64_t *run)
+{
+	const vnip_slot *r;
+	uintptr_t p;
+	uint64_t e;
+
+	if (VNIP_UNLIKELY(va >> VNIP_VA_BITS))
+		return VNI_DMA_ADDR_INVALID;
+	p = atomic_load_explicit(&x->l0[va >> VNIP_L0_SHIFT], memory_order_acquire);
+	r = (const vnip_slot *)(p & ~VNIP_L0_HAS_LEAVES);
+	if (VNIP_UNLIKELY(!r))
+		return VNI_DMA_ADDR_INVALID;
+	if (p & VNIP_L0_HAS_LEAVES) {
+		e = atomic_load_explicit(&r[(va >> VNIP_L1_SHIFT) & (VNIP_BLOCKS - 1)],
+					 memory_order_acquire);
+		if (e & VNIP_E_LEAF) {
+			uint64_t off = va & (VNIP_HUGE_SIZE - 1);
+
+			*run = VNIP_HUGE_SIZE - off + (VNIP_E_HINT(e) << VNIP_HUGE_SHIFT);
+			return va + (e & VNIP_E_DELTA_MASK);
+		}
+	}
+	r += VNIP_BLOCKS; /* the page entries (a constant displacement) */
+	e = atomic_load_explicit(&r[(va >> VNIP_PAGE_SHIFT) &
+				    (VNIP_BLOCKS * VNIP_PAGES_PER_BLOCK - 1)],
+				 memory_order_relaxed);
+	if (VNIP_UNLIKELY(!(e & VNIP_E_VALID)))
+		return VNI_DMA_ADDR_INVALID;
+	*run = VNIP_PAGE_SIZE - (va & (VNIP_PAGE_SIZE - 1)) +
+	       (VNIP_E_HINT(e) << VNIP_PAGE_SHIFT);
+	return va + (e & VNIP_E_DELTA_MASK);
+}
+
+/* The same without the run: the hot path of vni_dma_addr_fast(). */
+static inline uint64_t vnip_xlate_lookup(const struct vnip_xlate *x, uint64_t va)
+{
+	const vnip_slot *r;
+	uintptr_t p;
+	uint64_t e;
+
+	if (VNIP_UNLIKELY(va >> VNIP_VA_BITS))
+		return VNI_DMA_ADDR_INVALID;
+	p = atomic_load_explicit(&x->l0[va >> VNIP_L0_SHIFT], memory_order_acquire);
+	/* 2 MiB leaves on the straight path, 4 KiB pages one jump away */
+	if (VNIP_LIKELY(p & VNIP_L0_HAS_LEAVES)) {
+		r = (const vnip_slot *)(p - VNIP_L0_HAS_LEAVES);
+		e = atomic_load_explicit(&r[(va >> VNIP_L1_SHIFT) & (VNIP_BLOCKS - 1)],
+					 memory_order_acquire);
+		if (VNIP_LIKELY(e & VNIP_E_LEAF))
+			return va + (e & VNIP_E_DELTA_MASK);
+	} else {
+		r = (const vnip_slot *)p;
+		if (VNIP_UNLIKELY(!r))
+			return VNI_DMA_ADDR_INVALID;
+	}
+	r += VNIP_BLOCKS; /* the page entries (a constant displacement) */
+	e = atomic_load_explicit(&r[(va >> VNIP_PAGE_SHIFT) &
+				    (VNIP_BLOCKS * VNIP_PAGES_PER_BLOCK - 1)],
+				 memory_order_relaxed);
+	if (VNIP_UNLIKELY(!(e & VNIP_E_VALID)))
+		return VNI_DMA_ADDR_INVALID;
+	return va + (e & VNIP_E_DELTA_MASK);
+}
+
+/* DMA address of va and the number of bytes from va, at most max (> 0),
+ * that are DMA-contiguous (*len). Follows the run hints, one lookup per
+ * hint, and stops at the first discontinuity or unmapped byte. */
+static inline uint64_t vnip_xlate_contig(const struct vnip_xlate *x, uint64_t va,
+					 uint64_t max, uint64_t *len)
+{
+	uint64_t got, run, a = vnip_xlate_lookup_run(x, va, &run);
+
+	if (a == VNI_DMA_ADDR_INVALID)
+		return a;
+	got = run;
+	while (got < max) {
+		if (vnip_xlate_lookup_run(x, va + got, &run) != a + got)
+			break;
+		got += run;
+	}
+	*len = got < max ? got : max;
+	return a;
+}
 
 /* ---- backends ---------------------------------------------------------------
  * A backend maps pinned memory into the IOAS and produces DMA addresses. The
@@ -212,6 +338,8 @@ struct vni_ctx {
 	_Atomic uint64_t xlate_epoch;
 	_Atomic uint64_t st_get_pa, st_map, st_unmap, st_mappings, st_bytes,
 		st_runs, st_devices;
+	/* Pins the kernel kept after a failed map whose cleanup failed too. */
+	_Atomic uint64_t st_leaked_pins;
 };
 
 /* Device list hooks (device.c) */

@@ -18,11 +18,16 @@ static _Thread_local char tls_buf[VNIP_MSG_LEN];
 static _Thread_local const char *tls_msg;
 static _Thread_local int tls_errno;
 
+/* Callbacks run with the read side held, vni_log_set_callback() takes the
+ * write side: when it returns, no call of the old callback is running or
+ * will start. */
 static struct {
-	pthread_mutex_t lock;           /* protects fn + opaque together */
+	pthread_rwlock_t lock;          /* protects fn + opaque together */
 	vni_log_fn fn;
 	void *opaque;
-} log_cb = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL };
+} log_cb = { PTHREAD_RWLOCK_INITIALIZER, NULL, NULL };
+
+_Atomic long vnip_log_setters;
 
 /* -1: not initialized from the environment yet */
 static _Atomic int log_level = -1;
@@ -139,10 +144,12 @@ enum vni_log_level vni_log_get_level(void)
 
 void vni_log_set_callback(vni_log_fn fn, void *opaque)
 {
-	pthread_mutex_lock(&log_cb.lock);
+	atomic_fetch_add(&vnip_log_setters, 1);
+	pthread_rwlock_wrlock(&log_cb.lock);
 	log_cb.fn = fn;
 	log_cb.opaque = opaque;
-	pthread_mutex_unlock(&log_cb.lock);
+	pthread_rwlock_unlock(&log_cb.lock);
+	atomic_fetch_sub(&vnip_log_setters, 1);
 }
 
 void vni_log_stderr(void *opaque, enum vni_log_level level, const char *msg)
@@ -164,12 +171,13 @@ static void emit(enum vni_log_level level, const char *msg)
 
 	if (!vnip_log_enabled(level))
 		return;
-	pthread_mutex_lock(&log_cb.lock);
+	/* Held across the call (see log_cb). Several threads may log at once. */
+	pthread_rwlock_rdlock(&log_cb.lock);
 	fn = log_cb.fn;
 	opaque = log_cb.opaque;
-	pthread_mutex_unlock(&log_cb.lock);
 	if (fn)
 		fn(opaque, level, msg);
+	pthread_rwlock_unlock(&log_cb.lock);
 }
 
 void vnip_log(enum vni_log_level level, const char *fmt, ...)
@@ -201,6 +209,17 @@ int vnip_err(int err, const char *fmt, ...)
 	tls_msg = tls_buf;
 	tls_errno = err < 0 ? -err : err;
 	emit(VNI_LOG_ERROR, tls_buf);
+	return err;
+}
+
+int vnip_err_keep(int err, const char *msg)
+{
+	char buf[VNIP_MSG_LEN];
+
+	snprintf(buf, sizeof(buf), "%s", msg);
+	memcpy(tls_buf, buf, sizeof(buf));
+	tls_msg = tls_buf;
+	tls_errno = err < 0 ? -err : err;
 	return err;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -57,6 +58,7 @@ static int sys_stat(const char *path, struct stat *st)
 	.eventfd = eventfd, \
 	.capget = sys_capget, \
 	.stat = sys_stat, \
+	.nanosleep = nanosleep, \
 	.malloc = malloc, \
 	.calloc = calloc, \
 	.free = free, \

@@ -1,20 +1,53 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvfionoiommu - the lock-free translation table (see internal.h).
+ * libvfionoiommu - the lock-free translation table (see internal.h): the
+ * writer side. Lookups are inline in internal.h.
  */
 #include <string.h>
 #include <sys/mman.h>
 
 #include "internal.h"
 
-typedef _Atomic(uint64_t) vnip_slot;
+#define L0_BYTES (VNIP_L0_ENTRIES * sizeof(uintptr_t))
+#define SLOTS_BYTES (VNIP_BLOCKS * sizeof(vnip_slot))
+#define PAGES_BYTES ((size_t)VNIP_BLOCKS * VNIP_PAGES_PER_BLOCK * sizeof(vnip_slot))
+#define META_OFF (SLOTS_BYTES + PAGES_BYTES)
+#define REGION_BYTES (META_OFF + VNIP_PAGE_SIZE)
 
-#define TABLE_BYTES (VNIP_L1_ENTRIES * sizeof(vnip_slot))
-#define L0_BYTES (VNIP_L0_ENTRIES * sizeof(vnip_slot))
+/* Writer-only bookkeeping of a region, in its last page. */
+struct vnip_region_meta {
+	void *next;                          /* list of regions, for freeing */
+	uint32_t nleaves;                    /* blocks that are leaves */
+	uint16_t nvalid[VNIP_BLOCKS];        /* valid 4 KiB entries per block */
+	uint64_t committed[VNIP_BLOCKS / 64]; /* block's entry page written */
+};
 
-static inline size_t idx0(uint64_t va) { return (size_t)(va >> VNIP_L0_SHIFT); }
-static inline size_t idx1(uint64_t va) { return (size_t)((va >> VNIP_L1_SHIFT) & (VNIP_L1_ENTRIES - 1)); }
-static inline size_t idx2(uint64_t va) { return (size_t)((va >> VNIP_PAGE_SHIFT) & (VNIP_L2_ENTRIES - 1)); }
+_Static_assert(sizeof(struct vnip_region_meta) <= VNIP_PAGE_SIZE, "region metadata");
+
+static inline struct vnip_region_meta *meta_of(vnip_slot *r)
+{
+	return (struct vnip_region_meta *)(void *)((char *)r + META_OFF);
+}
+
+static inline size_t blk(uint64_t va)
+{
+	return (size_t)((va >> VNIP_L1_SHIFT) & (VNIP_BLOCKS - 1));
+}
+
+static inline vnip_slot *pages_of(vnip_slot *r, size_t b)
+{
+	return r + VNIP_BLOCKS + b * VNIP_PAGES_PER_BLOCK;
+}
+
+static inline size_t pg(uint64_t va)
+{
+	return (size_t)((va >> VNIP_PAGE_SHIFT) & (VNIP_PAGES_PER_BLOCK - 1));
+}
+
+static inline uint64_t hint(uint64_t n)
+{
+	return (uint64_t)(n > VNIP_E_HINT_MAX ? VNIP_E_HINT_MAX : n) << VNIP_E_HINT_SHIFT;
+}
 
 int vnip_xlate_init(struct vnip_xlate *x)
 {
@@ -28,109 +61,154 @@ int vnip_xlate_init(struct vnip_xlate *x)
 	if (p == MAP_FAILED)
 		return -errno;
 	x->l0 = p;
-	atomic_store(&x->table_bytes, 0);
 	return 0;
 }
 
 void vnip_xlate_fini(struct vnip_xlate *x)
 {
-	for (size_t i = 0; i < x->ntables; i++)
-		vnip_free(x->tables[i]);
-	vnip_free(x->tables);
+	void *r = x->regions;
+
+	while (r) {
+		void *next = meta_of(r)->next;
+
+		vnip_sys.munmap(r, REGION_BYTES);
+		r = next;
+	}
 	if (x->l0)
 		vnip_sys.munmap((void *)x->l0, L0_BYTES);
 	memset(x, 0, sizeof(*x));
 }
 
-static vnip_slot *table_new(struct vnip_xlate *x)
+static vnip_slot *region_get(const struct vnip_xlate *x, uint64_t va)
 {
-	vnip_slot *t;
-
-	if (x->ntables == x->cap_tables) {
-		size_t ncap = x->cap_tables ? x->cap_tables * 2 : 64;
-		void **nt = vnip_malloc(ncap * sizeof(*nt));
-
-		if (!nt)
-			return NULL;
-		if (x->ntables)
-			memcpy(nt, x->tables, x->ntables * sizeof(*nt));
-		vnip_free(x->tables);
-		x->tables = nt;
-		x->cap_tables = ncap;
-	}
-	t = vnip_calloc(VNIP_L1_ENTRIES, sizeof(*t));
-	if (!t)
-		return NULL;
-	x->tables[x->ntables++] = (void *)t;
-	atomic_fetch_add_explicit(&x->table_bytes, TABLE_BYTES, memory_order_relaxed);
-	return t;
+	return (vnip_slot *)(atomic_load_explicit(&x->l0[va >> VNIP_L0_SHIFT],
+						  memory_order_relaxed) & ~VNIP_L0_HAS_LEAVES);
 }
 
-static vnip_slot *get_l1(const struct vnip_xlate *x, uint64_t va)
+/* Before a leaf is stored into region r (at va): readers must look at the
+ * block slots from now on. */
+static void leaf_add(struct vnip_xlate *x, vnip_slot *r, uint64_t va)
 {
-	return (vnip_slot *)(uintptr_t)atomic_load_explicit(&x->l0[idx0(va)],
-							   memory_order_acquire);
+	if (meta_of(r)->nleaves++ == 0)
+		atomic_store_explicit(&x->l0[va >> VNIP_L0_SHIFT],
+				      (uintptr_t)r | VNIP_L0_HAS_LEAVES, memory_order_release);
+	atomic_fetch_add_explicit(&x->leaf_2m, 1, memory_order_relaxed);
 }
 
-static vnip_slot *ensure_l1(struct vnip_xlate *x, uint64_t va)
+/* After a leaf of region r was cleared. */
+static void leaf_del(struct vnip_xlate *x, vnip_slot *r, uint64_t va)
 {
-	vnip_slot *l1 = get_l1(x, va);
-
-	if (!l1) {
-		l1 = table_new(x);
-		if (!l1)
-			return NULL;
-		atomic_store_explicit(&x->l0[idx0(va)], (uint64_t)(uintptr_t)l1,
+	if (--meta_of(r)->nleaves == 0)
+		atomic_store_explicit(&x->l0[va >> VNIP_L0_SHIFT], (uintptr_t)r,
 				      memory_order_release);
+	atomic_fetch_sub_explicit(&x->leaf_2m, 1, memory_order_relaxed);
+}
+
+static vnip_slot *region_ensure(struct vnip_xlate *x, uint64_t va)
+{
+	vnip_slot *r = region_get(x, va);
+	void *p;
+
+	if (r)
+		return r;
+	p = vnip_sys.mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	r = p;
+	meta_of(r)->next = x->regions;
+	x->regions = r;
+	x->nregions++;
+	/* the slot page and the metadata page */
+	atomic_fetch_add_explicit(&x->table_bytes, 2 * VNIP_PAGE_SIZE, memory_order_relaxed);
+	atomic_store_explicit(&x->l0[va >> VNIP_L0_SHIFT], (uintptr_t)r, memory_order_release);
+	return r;
+}
+
+static void commit_block(struct vnip_xlate *x, vnip_slot *r, size_t b)
+{
+	struct vnip_region_meta *m = meta_of(r);
+
+	if (!(m->committed[b / 64] & ((uint64_t)1 << (b % 64)))) {
+		m->committed[b / 64] |= (uint64_t)1 << (b % 64);
+		atomic_fetch_add_explicit(&x->table_bytes, VNIP_PAGE_SIZE, memory_order_relaxed);
 	}
-	return l1;
+}
+
+/* All 512 pages of block b are mapped: make it a leaf if they are one
+ * contiguous run. The 4 KiB entries stay (they agree with the leaf). */
+static void try_promote(struct vnip_xlate *x, vnip_slot *r, size_t b, uint64_t va)
+{
+	vnip_slot *p = pages_of(r, b);
+	uint64_t delta = atomic_load_explicit(&p[0], memory_order_relaxed) & VNIP_E_DELTA_MASK;
+	uint64_t last;
+
+	/* one run <=> every page has the same DMA - VA difference */
+	for (size_t k = 1; k < VNIP_PAGES_PER_BLOCK; k++)
+		if ((atomic_load_explicit(&p[k], memory_order_relaxed) & VNIP_E_DELTA_MASK) != delta)
+			return;
+	last = atomic_load_explicit(&p[VNIP_PAGES_PER_BLOCK - 1], memory_order_relaxed);
+	leaf_add(x, r, va);
+	/* pages after the block's last page -> whole blocks after the block */
+	atomic_store_explicit(&r[b], delta | VNIP_E_VALID | VNIP_E_LEAF |
+			      hint(VNIP_E_HINT(last) / VNIP_PAGES_PER_BLOCK),
+			      memory_order_release);
+	atomic_fetch_sub_explicit(&x->leaf_4k, VNIP_PAGES_PER_BLOCK, memory_order_relaxed);
 }
 
 int vnip_xlate_set(struct vnip_xlate *x, uint64_t va, uint64_t len,
 		   uint64_t dma)
 {
-	uint64_t end = va + len;
+	uint64_t end = va + len, delta = (dma - va) & VNIP_E_DELTA_MASK;
 	uint64_t block;
 
 	for (block = va & ~(VNIP_HUGE_SIZE - 1); block < end; block += VNIP_HUGE_SIZE) {
 		uint64_t s = block > va ? block : va;
 		uint64_t e = block + VNIP_HUGE_SIZE < end ? block + VNIP_HUGE_SIZE : end;
-		vnip_slot *l1 = ensure_l1(x, block);
-		vnip_slot *slot;
-		uint64_t cur;
+		vnip_slot *r = region_ensure(x, block), *p;
+		struct vnip_region_meta *m;
+		size_t b = blk(block);
+		uint64_t added = 0;
 
-		if (!l1)
+		if (!r)
 			return -ENOMEM;
-		slot = &l1[idx1(block)];
-		cur = atomic_load_explicit(slot, memory_order_relaxed);
-		if (cur & VNIP_E_LEAF)
+		m = meta_of(r);
+		if (atomic_load_explicit(&r[b], memory_order_relaxed) & VNIP_E_LEAF)
 			return -EEXIST; /* overlap: prevented by the caller */
-		if (s == block && e == block + VNIP_HUGE_SIZE && cur == 0) {
-			atomic_store_explicit(slot, (dma + (s - va)) | VNIP_E_VALID | VNIP_E_LEAF,
+		if (s == block && e == block + VNIP_HUGE_SIZE && m->nvalid[b] == 0) {
+			leaf_add(x, r, block);
+			atomic_store_explicit(&r[b], delta | VNIP_E_VALID | VNIP_E_LEAF |
+					      hint((end - e) >> VNIP_HUGE_SHIFT),
 					      memory_order_release);
-			atomic_fetch_add_explicit(&x->leaf_2m, 1, memory_order_relaxed);
 			continue;
 		}
-		if (cur == 0) {
-			vnip_slot *l2 = table_new(x);
+		commit_block(x, r, b);
+		p = pages_of(r, b);
+		for (uint64_t a = s; a < e; a += VNIP_PAGE_SIZE) {
+			vnip_slot *ent = &p[pg(a)];
 
-			if (!l2)
-				return -ENOMEM;
-			cur = (uint64_t)(uintptr_t)l2;
-			atomic_store_explicit(slot, cur, memory_order_release);
+			if (!atomic_load_explicit(ent, memory_order_relaxed))
+				added++;
+			atomic_store_explicit(ent, delta | VNIP_E_VALID |
+					      hint(((end - a) >> VNIP_PAGE_SHIFT) - 1),
+					      memory_order_relaxed);
 		}
-		{
-			vnip_slot *l2 = (vnip_slot *)(uintptr_t)cur;
-
-			for (uint64_t p = s; p < e; p += VNIP_PAGE_SIZE)
-				atomic_store_explicit(&l2[idx2(p)],
-						      (dma + (p - va)) | VNIP_E_VALID,
-						      memory_order_release);
-			atomic_fetch_add_explicit(&x->leaf_4k, (e - s) >> VNIP_PAGE_SHIFT,
-						  memory_order_relaxed);
-		}
+		m->nvalid[b] = (uint16_t)(m->nvalid[b] + added);
+		atomic_fetch_add_explicit(&x->leaf_4k, added, memory_order_relaxed);
+		if (m->nvalid[b] == VNIP_PAGES_PER_BLOCK)
+			try_promote(x, r, b, block);
 	}
 	return 0;
+}
+
+/* Zero every 4 KiB entry of block b. */
+static void zap_pages(vnip_slot *r, size_t b)
+{
+	vnip_slot *p = pages_of(r, b);
+
+	for (size_t k = 0; k < VNIP_PAGES_PER_BLOCK; k++)
+		atomic_store_explicit(&p[k], 0, memory_order_relaxed);
+	meta_of(r)->nvalid[b] = 0;
 }
 
 void vnip_xlate_clear(struct vnip_xlate *x, uint64_t va, uint64_t len)
@@ -141,62 +219,61 @@ void vnip_xlate_clear(struct vnip_xlate *x, uint64_t va, uint64_t len)
 	for (block = va & ~(VNIP_HUGE_SIZE - 1); block < end; block += VNIP_HUGE_SIZE) {
 		uint64_t s = block > va ? block : va;
 		uint64_t e = block + VNIP_HUGE_SIZE < end ? block + VNIP_HUGE_SIZE : end;
-		vnip_slot *l1 = get_l1(x, block);
-		vnip_slot *slot;
+		vnip_slot *r = region_get(x, block), *p;
+		struct vnip_region_meta *m;
+		size_t b = blk(block);
 		uint64_t cur;
 
-		if (!l1)
+		if (!r)
 			continue;
-		slot = &l1[idx1(block)];
-		cur = atomic_load_explicit(slot, memory_order_relaxed);
-		if (cur == 0)
-			continue;
+		m = meta_of(r);
+		p = pages_of(r, b);
+		cur = atomic_load_explicit(&r[b], memory_order_relaxed);
 		if (cur & VNIP_E_LEAF) {
-			atomic_store_explicit(slot, 0, memory_order_release);
-			atomic_fetch_sub_explicit(&x->leaf_2m, 1, memory_order_relaxed);
+			uint64_t delta = cur & VNIP_E_DELTA_MASK;
+			uint64_t after = VNIP_E_HINT(cur) * VNIP_PAGES_PER_BLOCK;
+			uint16_t left = 0;
+
+			if (s == block && e == block + VNIP_HUGE_SIZE) {
+				atomic_store_explicit(&r[b], 0, memory_order_release);
+				if (m->nvalid[b])
+					zap_pages(r, b);
+				leaf_del(x, r, block);
+				continue;
+			}
+			/* Demote: 4 KiB entries for the pages that stay, written
+			 * before the slot is cleared. The run of a page before
+			 * the hole ends at the hole; after it, the leaf's run. */
+			commit_block(x, r, b);
+			for (size_t k = 0; k < VNIP_PAGES_PER_BLOCK; k++) {
+				uint64_t a = block + k * VNIP_PAGE_SIZE, v = 0;
+
+				if (a < s)
+					v = delta | VNIP_E_VALID |
+					    hint(((s - a) >> VNIP_PAGE_SHIFT) - 1);
+				else if (a >= e)
+					v = delta | VNIP_E_VALID |
+					    hint(VNIP_PAGES_PER_BLOCK - 1 - k + after);
+				if (v)
+					left++;
+				atomic_store_explicit(&p[k], v, memory_order_relaxed);
+			}
+			m->nvalid[b] = left;
+			atomic_store_explicit(&r[b], 0, memory_order_release);
+			leaf_del(x, r, block);
+			atomic_fetch_add_explicit(&x->leaf_4k, left, memory_order_relaxed);
 			continue;
 		}
-		{
-			vnip_slot *l2 = (vnip_slot *)(uintptr_t)cur;
+		if (!m->nvalid[b])
+			continue;
+		for (uint64_t a = s; a < e; a += VNIP_PAGE_SIZE) {
+			vnip_slot *ent = &p[pg(a)];
 
-			for (uint64_t p = s; p < e; p += VNIP_PAGE_SIZE) {
-				if (atomic_load_explicit(&l2[idx2(p)], memory_order_relaxed)) {
-					atomic_store_explicit(&l2[idx2(p)], 0,
-							      memory_order_release);
-					atomic_fetch_sub_explicit(&x->leaf_4k, 1,
-								  memory_order_relaxed);
-				}
+			if (atomic_load_explicit(ent, memory_order_relaxed)) {
+				atomic_store_explicit(ent, 0, memory_order_relaxed);
+				m->nvalid[b]--;
+				atomic_fetch_sub_explicit(&x->leaf_4k, 1, memory_order_relaxed);
 			}
 		}
 	}
-}
-
-uint64_t vnip_xlate_lookup(const struct vnip_xlate *x, uint64_t va,
-			   uint64_t *entry_rest)
-{
-	vnip_slot *l1, *l2;
-	uint64_t e;
-
-	if (va >= VNIP_VA_LIMIT)
-		return VNI_DMA_ADDR_INVALID;
-	l1 = get_l1(x, va);
-	if (!l1)
-		return VNI_DMA_ADDR_INVALID;
-	e = atomic_load_explicit(&l1[idx1(va)], memory_order_acquire);
-	if (e == 0)
-		return VNI_DMA_ADDR_INVALID;
-	if (e & VNIP_E_LEAF) {
-		uint64_t off = va & (VNIP_HUGE_SIZE - 1);
-
-		if (entry_rest)
-			*entry_rest = VNIP_HUGE_SIZE - off;
-		return (e & VNIP_E_ADDR_MASK) + off;
-	}
-	l2 = (vnip_slot *)(uintptr_t)e;
-	e = atomic_load_explicit(&l2[idx2(va)], memory_order_acquire);
-	if (!(e & VNIP_E_VALID))
-		return VNI_DMA_ADDR_INVALID;
-	if (entry_rest)
-		*entry_rest = VNIP_PAGE_SIZE - (va & (VNIP_PAGE_SIZE - 1));
-	return (e & VNIP_E_ADDR_MASK) + (va & (VNIP_PAGE_SIZE - 1));
 }

@@ -100,6 +100,12 @@ typedef void (*vni_log_fn)(void *opaque, enum vni_log_level level,
  *
  * The library never prints by itself: without a callback, messages are
  * discarded. vni_log_stderr() is a ready-made callback that prints to stderr.
+ *
+ * When this returns, no call of the previous callback is running any more
+ * and none will start: the caller may free the previous @opaque. It waits
+ * for calls in progress in other threads to finish, so it must not be
+ * called from inside a log callback (which must not call into the library
+ * anyway).
  */
 void vni_log_set_callback(vni_log_fn fn, void *opaque);
 

@@ -32,8 +32,9 @@
  *   vni_dma_free()) and device open/close are serialized by a mutex inside
  *   the context; they are safe to call concurrently but do not run in
  *   parallel.
- * - Translations (vni_dma_addr(), vni_dma_contig(), vni_dma_segments(),
- *   vni_dma_lookup()) take no lock and make no system call. They are safe to
+ * - Translations (vni_dma_addr(), vni_dma_addr_fast(), vni_dma_addr_len(),
+ *   vni_dma_contig(), vni_dma_segments()) take no lock and make no system
+ *   call. (vni_dma_lookup() is no translation: it takes the mutex.) They are safe to
  *   run from any number of threads while another thread maps or unmaps. A
  *   translation of an address whose mapping is stable (mapped before the
  *   lookup started and not unmapped until after it returns) always returns the
@@ -52,8 +53,24 @@
  * - A device handle may be used from several threads; its BAR and config
  *   space accessors do not lock (the hardware is the shared state), its IRQ
  *   and BAR-mapping calls are serialized per device.
+ * - BAR mappings: vni_device_unmap_bar() (and vni_device_close()) must not
+ *   run while another thread uses a pointer from vni_device_map_bar() or
+ *   calls a BAR accessor on that BAR: the accessor may find the mapping
+ *   gone under it and fault. Stop the threads that touch the BAR first; the
+ *   library does not lock the accessors (they are the hot path).
  * - fork(): DMA buffers from vni_dma_alloc() are MADV_DONTFORK and absent in
- *   the child; the child must not use the parent's contexts or devices.
+ *   the child. Caller memory given to vni_dma_map() is left as it is: a
+ *   private anonymous page that is pinned for DMA is copied for the child at
+ *   fork() (the kernel never lets the parent lose a DMA-pinned page to
+ *   copy-on-write), so the parent's DMA addresses stay right and the child
+ *   sees a private snapshot that devices never write; shared memory
+ *   (MAP_SHARED) stays shared, device writes included. madvise(MADV_DONTFORK)
+ *   it yourself to keep it out of the child. The child must not use the
+ *   parent's contexts or devices (they are the parent's descriptors).
+ * - Signals: vni_dma_addr_fast() and vni_dma_addr_len() are
+ *   async-signal-safe (no lock, no allocation, no system call, no
+ *   thread-local state). No other call is: they record errors in
+ *   thread-local storage, log, allocate or take mutexes.
  */
 #ifndef VFIONOIOMMU_CTX_H
 #define VFIONOIOMMU_CTX_H
@@ -152,6 +169,11 @@ int vni_ctx_ioas_id(const struct vni_ctx *ctx, uint32_t *ioas_id);
  *                  (0 while no device is open: no translation is valid)
  * @leaf_4k:        translation entries currently covering a 4 KiB page
  * @devices:        devices currently open in the context
+ * @stuck_pins:     failed vni_dma_map()/vni_dma_alloc() calls whose cleanup
+ *                  failed too, so that the kernel kept the memory pinned
+ *                  (in the IOAS, unknown to the library) until the context
+ *                  is destroyed; each such failure was reported and logged
+ *                  at ERROR. Normally 0
  * @reserved:       zero
  */
 struct vni_ctx_stats {
@@ -165,7 +187,8 @@ struct vni_ctx_stats {
 	uint64_t leaf_2m;
 	uint64_t leaf_4k;
 	uint64_t devices;
-	uint64_t reserved[6];
+	uint64_t stuck_pins;
+	uint64_t reserved[5];
 };
 
 /**

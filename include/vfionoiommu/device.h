@@ -70,14 +70,25 @@ int vni_device_open_info(struct vni_ctx *ctx,
  * vni_device_close() - close a device
  * @devp: pointer to the handle; cleared
  *
- * In order: unmaps the BARs mapped with vni_device_map_bar(), disables
- * interrupts and closes the library's eventfds, detaches from the IOAS,
- * closes the cdev (which unbinds from the iommufd). DMA mappings belong to
- * the context and stay. If it was the last device of the context, the kernel
- * unpins the mappings: their DMA addresses become invalid (translations fail
- * with -ENODEV) until a device is opened in the context again, after which
- * they may differ (see ctx.h). Teardown errors from the kernel are logged
- * and otherwise ignored: the handle is always freed.
+ * Stops the device before anything can unpin its memory, in this order:
+ * disables the interrupts enabled with vni_device_irq_enable() (and closes
+ * the library's eventfds), clears Bus Master Enable in the PCI command
+ * register and reads it back (which flushes the device's posted DMA
+ * writes), and on a PCI Express device waits up to 100 ms for the
+ * Transactions Pending bit of the Device Status register to clear. Then it
+ * unmaps the BARs mapped with vni_device_map_bar(), detaches the device from
+ * the IOAS and closes the cdev (which unbinds it from the iommufd). If the
+ * device cannot be quiesced (config space access fails, Bus Master stays
+ * set, transactions stay pending), the explicit detach is skipped and a
+ * warning logged: closing the cdev makes vfio-pci disable the device before
+ * the kernel unbinds it and unpins, so no device DMA reaches unpinned memory
+ * on any path. DMA mappings belong to the context and stay. If it was the
+ * last device of the context, the kernel unpins the mappings: their DMA
+ * addresses become invalid (translations fail with -ENODEV) until a device
+ * is opened in the context again, after which they may differ (see ctx.h).
+ * Teardown errors from the kernel are logged and otherwise ignored: the
+ * handle is always freed. The BAR mappings go away: no thread may still use
+ * a pointer from vni_device_map_bar() or call an accessor on @devp.
  *
  * Return: 0; -EINVAL if @devp is NULL; -EBADF if *@devp is NULL (for
  * example a second close).
@@ -168,12 +179,14 @@ enum vni_region {
  * @flags:  VNI_REGION_* bits
  * @size:   bytes (0: the region does not exist, e.g. an unused BAR)
  * @offset: offset of the region in the device fd (for pread/pwrite/mmap)
+ * @reserved: zero; room for later versions
  */
 struct vni_region_info {
 	uint32_t index;
 	uint32_t flags;
 	uint64_t size;
 	uint64_t offset;
+	uint64_t reserved[2];
 };
 
 /**
@@ -224,8 +237,11 @@ int vni_device_unmap_bar(struct vni_device *dev, unsigned int bar);
  * @len:    1, 2, 4 or 8 bytes, @offset aligned to @len
  *
  * A single access of width @len: through the BAR mapping if
- * vni_device_map_bar() mapped it (a volatile load), else with pread() on the
- * device fd (which VFIO turns into one access of that width).
+ * vni_device_map_bar() mapped it (vni_mmio_read8() .. vni_mmio_read64():
+ * ordered before later reads of DMA memory, like readl()), else with
+ * pread() on the device fd (which VFIO turns into one access of that width;
+ * the system call orders it with everything). The same holds for
+ * vni_device_bar_read32() and vni_device_bar_read64().
  *
  * Return: 0; -EINVAL for NULL arguments, @bar > 5, a bad width or an
  * unaligned offset; -ERANGE if [@offset, @offset + @len) is not inside the
@@ -241,6 +257,11 @@ int vni_device_bar_read(struct vni_device *dev, unsigned int bar,
  * @offset: byte offset in the BAR
  * @buf:    data
  * @len:    1, 2, 4 or 8 bytes, @offset aligned to @len
+ *
+ * Through the mapping with vni_mmio_write8() .. vni_mmio_write64(): the
+ * write reaches the device after every earlier CPU write to DMA memory is
+ * visible to it, like writel() (a doorbell). Else with pwrite(). The same
+ * holds for vni_device_bar_write32() and vni_device_bar_write64().
  *
  * Return: as vni_device_bar_read().
  */
@@ -359,11 +380,13 @@ enum vni_irq_type {
  * @type:  the type
  * @flags: VNI_IRQ_INFO_* bits
  * @count: vectors available (0: not supported by the device)
+ * @reserved: zero; room for later versions
  */
 struct vni_irq_info {
 	uint32_t type;
 	uint32_t flags;
 	uint32_t count;
+	uint32_t reserved[5];
 };
 
 /**

@@ -113,6 +113,8 @@ int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len);
 #define VNI_DMA_ALLOC_HUGE (1u << 0)
 /** VNI_DMA_ALLOC_SMALL - 4 KiB pages only. */
 #define VNI_DMA_ALLOC_SMALL (1u << 1)
+/** VNI_DMA_ALLOC_CONTIG - one physically contiguous piece: a 4 KiB page for up to 4 KiB, one 2 MiB hugepage for up to 2 MiB. */
+#define VNI_DMA_ALLOC_CONTIG (1u << 2)
 
 /**
  * vni_dma_alloc() - allocate, pin and translate a DMA buffer
@@ -121,7 +123,8 @@ int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len);
  * @flags: 0: one 4 KiB page when @len <= 4096, else 2 MiB hugepages when
  *         available and 4 KiB pages otherwise (logged at WARN);
  *         VNI_DMA_ALLOC_HUGE: 2 MiB pages or fail; VNI_DMA_ALLOC_SMALL: 4 KiB
- *         pages
+ *         pages; VNI_DMA_ALLOC_CONTIG (with HUGE or SMALL or neither): the
+ *         buffer is one DMA-contiguous piece, see below
  * @vaddrp: output: the buffer, zero-filled, aligned to its page size
  *
  * Memory comes from an anonymous private mmap (MAP_HUGETLB | MAP_HUGE_2MB for
@@ -131,8 +134,20 @@ int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len);
  * page at least; vni_dma_segments() tells the truth either way.
  * The length actually allocated is reported by vni_dma_lookup().
  *
- * Return: 0; -EINVAL for NULL @ctx/@vaddrp, zero @len, unknown flags or
- * both HUGE and SMALL; -EOVERFLOW if rounding @len overflows; -ENOMEM; -ENODEV
+ * Alignment: the buffer's virtual address is aligned to its page size (4 KiB,
+ * or 2 MiB for hugepages), and so is the DMA address of each page (a 2 MiB
+ * hugepage is 2 MiB aligned physically). For an object aligned to less,
+ * carve it from such a buffer.
+ *
+ * VNI_DMA_ALLOC_CONTIG: @len up to 4096 gives one 4 KiB page; up to 2 MiB
+ * one 2 MiB hugepage (-ENOMEM with advice if none is free; -EINVAL with
+ * VNI_DMA_ALLOC_SMALL); more than 2 MiB is -EINVAL (no page larger than a
+ * hugepage is guaranteed contiguous). The whole buffer then has one DMA
+ * address range, aligned to 4 KiB or 2 MiB, checked before the call returns
+ * (-EIO if the kernel reports otherwise).
+ *
+ * Return: 0; -EINVAL for NULL @ctx/@vaddrp, zero @len, unknown flags,
+ * both HUGE and SMALL, or CONTIG with a length it cannot promise; -EOVERFLOW if rounding @len overflows; -ENOMEM; -ENODEV
  * if no device is open; other errors as vni_dma_map(). On failure nothing is
  * left allocated, mapped or pinned.
  */
@@ -177,11 +192,35 @@ int vni_dma_addr(const struct vni_ctx *ctx, const void *vaddr, uint64_t *dma);
 uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr);
 
 /**
+ * vni_dma_addr_len() - DMA address of a byte and how far it is contiguous
+ * @ctx:   context (must not be NULL)
+ * @vaddr: any byte of a mapping
+ * @len:   in: the most bytes the caller wants (0: no limit); out: the number
+ *         of bytes from @vaddr, at most the input, that are contiguous in DMA
+ *         address space (at least 1); untouched when @vaddr is not mapped.
+ *         NULL: as vni_dma_addr_fast()
+ *
+ * The hot-path call for building descriptors from a buffer, like
+ * spdk_vtophys(buf, &size): lock-free, no system call, no argument checks
+ * and no error message. Its cost does not grow with the length: the table
+ * records with each entry how far its physically contiguous run goes, so
+ * one lookup covers a whole run (up to 16 MiB of 4 KiB pages or 8 GiB of
+ * 2 MiB blocks per lookup); it stops at the first discontinuity (one more
+ * lookup there). Contiguity across the boundary of two adjacent mappings is
+ * found too. Threading as vni_dma_addr() (see ctx.h), except that it does
+ * not retry when a device close/open races with it.
+ *
+ * Return: the DMA address, or VNI_DMA_ADDR_INVALID if @vaddr is not mapped
+ * or no device is open in the context.
+ */
+uint64_t vni_dma_addr_len(const struct vni_ctx *ctx, const void *vaddr, size_t *len);
+
+/**
  * vni_dma_contig() - is a range one DMA-contiguous piece, and where it starts
  * @ctx:    context
  * @vaddr:  first byte of the range (any alignment)
- * @len:    length of the range (non-zero); every byte must be mapped, the
- *          range may span several adjacent mappings
+ * @len:    length of the range (non-zero); the range may span several
+ *          adjacent mappings
  * @dma:    output: DMA address of @vaddr
  * @contig: output: bytes from @vaddr that are contiguous in DMA address
  *          space, at most @len: the range is one piece iff *@contig == @len
@@ -190,12 +229,15 @@ uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr);
  *
  * A range that is mapped but not contiguous is not an error: compare
  * *@contig with @len, and fall back to vni_dma_segments() if they differ.
- * Costs one table lookup per 4 KiB page or 2 MiB block of the whole range,
- * no system call.
+ * It stops at the first discontinuity: the bytes after it are not looked at
+ * (vni_dma_segments() checks them). Costs one table lookup per physically
+ * contiguous run of the first piece (see vni_dma_addr_len()), no system
+ * call, no lock.
  *
  * Return: 0; -EINVAL for NULL arguments or zero @len; -EOVERFLOW if
- * @vaddr + @len wraps; -ENOENT if any byte of the range is not mapped;
- * -ENODEV if no device is open in the context.
+ * @vaddr + @len wraps; -ENOENT if @vaddr is not mapped, or the first piece
+ * ends, inside the range, at a byte that is not mapped; -ENODEV if no device
+ * is open in the context.
  */
 int vni_dma_contig(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 		   uint64_t *dma, size_t *contig);

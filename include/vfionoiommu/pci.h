@@ -135,6 +135,8 @@ struct vni_pci_dev_info {
  * @class_mask: which bits of the 24-bit class code to compare (0 = 0xffffff)
  * @addr:       address to match
  * @driver:     driver name to match (NULL or "" = no driver bound)
+ * @reserved:   zero (initialize the filter with {0} or a designated
+ *              initializer); room for later match fields
  */
 struct vni_pci_filter {
 	uint32_t flags;
@@ -144,6 +146,7 @@ struct vni_pci_filter {
 	uint32_t class_mask;
 	struct vni_pci_addr addr;
 	const char *driver;
+	uint64_t reserved[4];
 };
 
 /**

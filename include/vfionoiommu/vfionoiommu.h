@@ -10,6 +10,7 @@
  *   ctx.h     context = iommufd + one IOAS; threading rules; statistics
  *   device.h  open/close a device, regions, BARs, config space, IRQs, reset
  *   dma.h     DMA map/unmap/alloc/free and DMA address translation; IOVA layout
+ *   mmio.h    ordered register access (writel/readl rules) and barriers
  *
  * Typical use:
  *
@@ -29,5 +30,6 @@
 #include <vfionoiommu/ctx.h>
 #include <vfionoiommu/device.h>
 #include <vfionoiommu/dma.h>
+#include <vfionoiommu/mmio.h>
 
 #endif /* VFIONOIOMMU_VFIONOIOMMU_H */

@@ -16,6 +16,14 @@
  * The library uses its own struct vni_uapi_get_pa for GET_PA (identical
  * layout, asserted below) so that it never collides with whichever struct
  * name the kernel headers use.
+ *
+ * GET_PA semantics the library relies on: only iova must be mapped; the
+ * answer ends at the first physical discontinuity, the end of the IOAS area
+ * or the caller's length, whichever comes first; length 0 means no limit.
+ * The library passes the exact rest of the mapping it walks (never 0), which
+ * old and new kernels answer alike. EOPNOTSUPP: the IOAS is not backed by the
+ * no-IOMMU software page table (no no-IOMMU device attached, or a real IOMMU
+ * domain); ENOTTY: a kernel without GET_PA.
  */
 #ifndef VNI_COMPAT_UAPI_H
 #define VNI_COMPAT_UAPI_H
@@ -130,7 +138,10 @@ struct vni_uapi_get_pa {
 	__u32 ioas_id;       /* IOAS to query */
 	__u32 __reserved;    /* must be 0 */
 	__aligned_u64 iova;  /* IOVA to translate, any byte offset */
-	__aligned_u64 length;   /* in: max bytes (non-zero); out: contiguous bytes */
+	__aligned_u64 length;   /* in: max bytes to scan, 0 = no limit (mainline
+				 * uAPI; early 6.12 series versions said EINVAL);
+				 * out: contiguous bytes from out_phys, never more
+				 * than a non-zero input */
 	__aligned_u64 out_phys; /* physical address of iova */
 };
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,7 @@ struct fdevst {
 	uint8_t bar2[BAR2_SIZE];
 	int irq_index;       /* -1 */
 	unsigned int irq_count;
+	unsigned int tp_left; /* Device Status reads that still show TP */
 };
 
 static struct {
@@ -81,10 +83,13 @@ static struct {
 	uint64_t next_pa;
 	long getpa_calls;
 	long nmmaps;
+	char log[8192];      /* operation log, see fake_log() */
+	long unsafe_detaches;
+	long sleeps;
 } F = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static _Atomic long heap_blocks;
-static _Atomic long fault_at;
+static _Atomic long fault_at, fault_at2;
 static _Atomic long fault_calls;
 static _Atomic bool fault_fired;
 
@@ -111,9 +116,9 @@ static void layout_seed(uint64_t va, uint64_t len)
 static bool fault(void)
 {
 	long n = atomic_fetch_add(&fault_calls, 1) + 1;
-	long at = atomic_load(&fault_at);
+	long at = atomic_load(&fault_at), at2 = atomic_load(&fault_at2);
 
-	if (at > 0 && n == at) {
+	if ((at > 0 && n == at) || (at2 > 0 && n == at2)) {
 		atomic_store(&fault_fired, true);
 		return true;
 	}
@@ -124,7 +129,14 @@ void fake_fail_at(long nth)
 {
 	atomic_store(&fault_calls, 0);
 	atomic_store(&fault_fired, false);
+	atomic_store(&fault_at2, 0);
 	atomic_store(&fault_at, nth);
+}
+
+void fake_fail_at2(long nth, long nth2)
+{
+	fake_fail_at(nth);
+	atomic_store(&fault_at2, nth2);
 }
 
 long fake_calls(void)
@@ -214,6 +226,27 @@ static int ret_err(int e)
 	return -1;
 }
 
+/* Append an event to the operation log (F.lock held). */
+static void flog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void flog(const char *fmt, ...)
+{
+	size_t n = strlen(F.log);
+	va_list ap;
+
+	if (n + 2 >= sizeof(F.log))
+		return;
+	if (n)
+		F.log[n++] = ' ';
+	va_start(ap, fmt);
+	vsnprintf(F.log + n, sizeof(F.log) - n, fmt, ap);
+	va_end(ap);
+}
+
+static bool bus_master(const struct fdevst *d)
+{
+	return d->cfg[4] & 0x04;
+}
+
 static bool ioas_has_noiommu_dev(int fd, uint32_t id);
 static long make_layout(uint64_t va, uint64_t len, uint64_t *pa);
 
@@ -233,6 +266,8 @@ static void ioas_update_pins(int iommufd, uint32_t ioas)
 			continue;
 		if (attached)
 			m->runs = make_layout(m->iova, m->len, m->pa); /* new PAs */
+		else
+			flog("unpin");
 		m->pinned = attached;
 	}
 }
@@ -380,6 +415,9 @@ static int dev_detach(struct fdevst *d)
 
 	if (!ioas)
 		return ret_err(EINVAL);
+	flog("d%d:detach", (int)(d - F.devs));
+	if (bus_master(d) || d->irq_index >= 0)
+		F.unsafe_detaches++;
 	d->ioas = 0;
 	ioas_update_pins(d->iommufd, ioas);
 	return 0;
@@ -405,6 +443,10 @@ static int f_close(int fd)
 		int iommufd = d->iommufd;
 		uint32_t ioas = d->ioas;
 
+		/* vfio-pci's close_device disables the device (Bus Master
+		 * off, interrupts off) before iommufd unbinds and unpins. */
+		flog("d%d:close%s", f->dev, ioas ? "-attached" : "");
+		d->cfg[4] &= (uint8_t)~0x04;
 		d->ioas = 0;
 		d->iommufd = -1;
 		d->open = false;
@@ -470,10 +512,42 @@ static ssize_t dev_rw(int fd, void *buf, size_t len, off_t off, bool write)
 	}
 	if (len > size - o)
 		len = size - o;
-	if (write)
+	if (idx == VFIO_PCI_CONFIG_REGION_INDEX) {
+		struct fdevst *d = &F.devs[f->dev];
+		bool was = bus_master(d);
+
+		if (write) {
+			uint8_t keep = d->cfg[4] & 0x04;
+
+			memcpy(mem + o, buf, len);
+			if (F.cfg.bm_sticky && keep)
+				d->cfg[4] |= 0x04;
+			if (was && !bus_master(d)) {
+				flog("d%d:bmoff", f->dev);
+				d->tp_left = F.cfg.tp_reads;
+			} else if (!was && bus_master(d)) {
+				flog("d%d:bmon", f->dev);
+			}
+		} else {
+			/* Device Status (PCIe cap at 0x40): Transactions Pending */
+			if (!F.cfg.no_pcie_cap && o <= 0x4a && o + len > 0x4a) {
+				if (F.cfg.tp_stuck || d->tp_left || bus_master(d)) {
+					d->cfg[0x4a] |= 0x20;
+					if (d->tp_left)
+						d->tp_left--;
+				} else {
+					if (d->cfg[0x4a] & 0x20)
+						flog("d%d:tpclear", f->dev);
+					d->cfg[0x4a] &= (uint8_t)~0x20;
+				}
+			}
+			memcpy(buf, mem + o, len);
+		}
+	} else if (write) {
 		memcpy(mem + o, buf, len);
-	else
+	} else {
 		memcpy(buf, mem + o, len);
+	}
 	pthread_mutex_unlock(&F.lock);
 	return (ssize_t)len;
 }
@@ -610,6 +684,16 @@ static int f_capget(void *hdr, void *data)
 	return 0;
 }
 
+static int f_nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	(void)req;
+	(void)rem;
+	pthread_mutex_lock(&F.lock);
+	F.sleeps++;
+	pthread_mutex_unlock(&F.lock);
+	return 0;
+}
+
 /* ---- memory ------------------------------------------------------------- */
 static void *f_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
@@ -726,6 +810,11 @@ static long make_layout(uint64_t va, uint64_t len, uint64_t *pa)
 			base = F.next_pa;
 			n = HPG / PG;
 			F.next_pa += HPG + HPG;
+		} else if (F.cfg.contiguous) {
+			/* one run, right after the previous mapping's */
+			n = pages - i;
+			base = F.next_pa;
+			F.next_pa += n * PG;
 		} else {
 			if (F.cfg.big_pct && rnd() % 100 < F.cfg.big_pct)
 				n = 512 + rnd() % 1025;
@@ -880,7 +969,7 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 	if (req == VNI_IOCTL_GET_PA) {
 		struct vni_uapi_get_pa *q = arg;
 		struct iomap *m;
-		uint64_t page, off, pa, n;
+		uint64_t page, off, pa, n, lim;
 
 		F.getpa_calls++;
 		if (!F.cfg.getpa_supported)
@@ -891,8 +980,7 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 			return ret_err(EOPNOTSUPP);
 		if (q->size != sizeof(*q))
 			return ret_err(EINVAL);
-		if (!q->length)
-			return ret_err(EINVAL);
+		/* mainline uAPI: length 0 means no limit */
 		if (!ioas_exists(fd, q->ioas_id))
 			return ret_err(ENOENT);
 		m = iomap_find(fd, q->ioas_id, q->iova);
@@ -904,13 +992,14 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 		off = q->iova & (PG - 1);
 		pa = m->pa[page] + off;
 		n = PG - off;
-		while (n < q->length && m->iova + (page + 1) * PG < m->iova + m->len &&
+		lim = q->length ? q->length : UINT64_MAX;
+		while (n < lim && m->iova + (page + 1) * PG < m->iova + m->len &&
 		       m->pa[page + 1] == m->pa[page] + PG) {
 			page++;
 			n += PG;
 		}
-		if (n > q->length)
-			n = q->length;
+		if (n > lim)
+			n = lim;
 		q->out_phys = pa;
 		q->length = n;
 		return 0;
@@ -1040,6 +1129,7 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 		}
 		if ((s->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) == VFIO_IRQ_SET_ACTION_TRIGGER &&
 		    s->count == 0) {
+			flog("d%d:irqoff", f->dev);
 			d->irq_index = -1;
 			return 0;
 		}
@@ -1088,6 +1178,7 @@ struct fake_cfg fake_default_cfg(void)
 	c.seed = 42;
 	c.run_max = 8;
 	c.big_pct = 10;
+	c.tp_reads = 3;
 	c.devs[0] = (struct fake_dev_cfg){ "0000:00:04.0", "vfio-pci", "noiommu-vfio0",
 					   0x1234, 0x11e8, 0x00ff00, false, false, false };
 	c.devs[1] = (struct fake_dev_cfg){ "0000:00:05.0", "vfio-pci", "noiommu-vfio1",
@@ -1116,6 +1207,9 @@ void fake_install(const struct fake_cfg *cfg)
 	F.next_id = 0;
 	F.getpa_calls = 0;
 	F.nmmaps = 0;
+	F.log[0] = '\0';
+	F.unsafe_detaches = 0;
+	F.sleeps = 0;
 	for (unsigned int i = 0; i < FAKE_MAX_DEVS; i++) {
 		F.devs[i].iommufd = -1;
 		F.devs[i].irq_index = -1;
@@ -1126,6 +1220,12 @@ void fake_install(const struct fake_cfg *cfg)
 
 			memcpy(F.devs[i].cfg, &id, 4);
 			memcpy(F.devs[i].cfg + 8, &cls, 4);
+			if (!F.cfg.no_pcie_cap) {
+				F.devs[i].cfg[0x06] = 0x10;  /* capability list */
+				F.devs[i].cfg[0x34] = 0x40;
+				F.devs[i].cfg[0x40] = 0x10;  /* PCI Express */
+				F.devs[i].cfg[0x41] = 0x00;
+			}
 		}
 	}
 	pthread_mutex_unlock(&F.lock);
@@ -1146,6 +1246,7 @@ void fake_install(const struct fake_cfg *cfg)
 	vnip_sys.eventfd = f_eventfd;
 	vnip_sys.capget = f_capget;
 	vnip_sys.stat = f_stat;
+	vnip_sys.nanosleep = f_nanosleep;
 	vnip_sys.malloc = f_malloc;
 	vnip_sys.calloc = f_calloc;
 	vnip_sys.free = f_free;
@@ -1213,4 +1314,55 @@ long fake_getpa_calls(void)
 	n = F.getpa_calls;
 	pthread_mutex_unlock(&F.lock);
 	return n;
+}
+
+const char *fake_log(void)
+{
+	return F.log;
+}
+
+void fake_log_clear(void)
+{
+	pthread_mutex_lock(&F.lock);
+	F.log[0] = '\0';
+	pthread_mutex_unlock(&F.lock);
+}
+
+long fake_unsafe_detaches(void)
+{
+	long n;
+
+	pthread_mutex_lock(&F.lock);
+	n = F.unsafe_detaches;
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}
+
+long fake_sleeps(void)
+{
+	long n;
+
+	pthread_mutex_lock(&F.lock);
+	n = F.sleeps;
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}
+
+bool fake_bus_master(unsigned int dev)
+{
+	bool on;
+
+	pthread_mutex_lock(&F.lock);
+	on = dev < FAKE_MAX_DEVS && bus_master(&F.devs[dev]);
+	pthread_mutex_unlock(&F.lock);
+	return on;
+}
+
+void fake_set_contiguous(bool on)
+{
+	pthread_mutex_lock(&F.lock);
+	F.cfg.contiguous = on;
+	/* start 2 MiB aligned, so that whole blocks can become leaves */
+	F.next_pa = (F.next_pa + HPG - 1) & ~(HPG - 1);
+	pthread_mutex_unlock(&F.lock);
 }

@@ -40,6 +40,17 @@ struct fake_cfg {
 	 * [1, run_max]; with probability big_pct/100 a run of 512..1536 pages. */
 	unsigned int run_max;
 	unsigned int big_pct;
+	/* 4 KiB-page memory: one run per mapping, physically right after the
+	 * previous mapping's run (see fake_set_contiguous()) */
+	bool contiguous;
+	/* PCIe behaviour of every device (config space has a PCI Express
+	 * capability at 0x40 unless no_pcie_cap): after Bus Master is cleared,
+	 * Transactions Pending reads as set for tp_reads Device Status reads;
+	 * tp_stuck: it never clears; bm_sticky: Bus Master cannot be cleared. */
+	bool no_pcie_cap;
+	unsigned int tp_reads;
+	bool tp_stuck;
+	bool bm_sticky;
 	struct fake_dev_cfg devs[FAKE_MAX_DEVS];
 	unsigned int ndevs;
 };
@@ -66,6 +77,8 @@ void fake_counts(struct fake_counts *c);
  * 0 disables. Returns how many failable calls happened since the last arm. */
 void fake_fail_at(long nth);
 long fake_calls(void);
+/* Fail two calls: the nth and the nth2 (a failure and its cleanup). */
+void fake_fail_at2(long nth, long nth2);
 bool fake_fault_fired(void);
 
 /* The simulated kernel's answer for iova (for the model test); false if
@@ -75,7 +88,25 @@ bool fake_fault_fired(void);
 bool fake_pa(uint64_t iova, uint64_t *pa);
 /* Number of physically contiguous runs of the IOAS mapping starting at iova. */
 long fake_mapping_runs(uint64_t iova);
+/* Switch cfg.contiguous; the next run starts 2 MiB aligned. */
+void fake_set_contiguous(bool on);
 /* Number of GET_PA ioctls served. */
 long fake_getpa_calls(void);
+
+/* Operation log since install (or fake_log_clear()), events separated by
+ * one space: "dN:bmon", "dN:bmoff" (Bus Master of device N switched),
+ * "dN:tpclear" (Transactions Pending read clear again), "dN:irqoff"
+ * (interrupts disabled with VFIO_DEVICE_SET_IRQS), "dN:detach"
+ * (VFIO_DEVICE_DETACH_IOMMUFD_PT), "dN:close" / "dN:close-attached" (the
+ * device fd closed; vfio-pci disables the device before it unbinds),
+ * "unpin" (an IOAS mapping lost its pin: no noiommu device attached). */
+const char *fake_log(void);
+void fake_log_clear(void);
+/* Explicit detaches of a device whose Bus Master or interrupts were on. */
+long fake_unsafe_detaches(void);
+/* nanosleep() calls (they return at once). */
+long fake_sleeps(void);
+/* Bus Master Enable of device index dev (config order). */
+bool fake_bus_master(unsigned int dev);
 
 #endif

@@ -6,8 +6,87 @@
  */
 #include <stddef.h>
 
+#include <errno.h>
+#include <sys/mman.h>
+
 #include "util.h"
+#include "internal.h"
 #include "compat/vni-uapi.h"
+
+static int get_pa(struct vni_ctx *ctx, uint64_t iova, uint64_t length,
+		  struct vni_uapi_get_pa *q)
+{
+	uint32_t ioas;
+
+	assert_ok(vni_ctx_ioas_id(ctx, &ioas));
+	memset(q, 0, sizeof(*q));
+	q->size = sizeof(*q);
+	q->ioas_id = ioas;
+	q->iova = iova;
+	q->length = length;
+	return vnip_ioctl(vni_ctx_iommufd(ctx), VNI_IOCTL_GET_PA, q);
+}
+
+/* The simulated kernel follows the mainline GET_PA rules the library
+ * relies on: length 0 = no limit (the same run as ~0), a non-zero length
+ * caps the answer, only iova must be mapped, EOPNOTSUPP without a noiommu
+ * device attached, ENOTTY on a kernel without the ioctl. */
+static void test_get_pa_rules(void **state)
+{
+	struct fake_cfg cfg = fake_default_cfg();
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *dev = NULL;
+	struct vni_uapi_get_pa q0, qmax, q;
+	const size_t len = 64 * 4096;
+	char *mem;
+
+	(void)state;
+	cfg.big_pct = 0;
+	cfg.run_max = 6;
+	fake_install(&cfg);
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	assert_ok(vni_dma_map(ctx, mem, len, 0));
+
+	assert_ok(get_pa(ctx, (uintptr_t)mem + 100, 0, &q0));
+	assert_ok(get_pa(ctx, (uintptr_t)mem + 100, UINT64_MAX, &qmax));
+	assert_int_equal(q0.out_phys, qmax.out_phys);
+	assert_int_equal(q0.length, qmax.length);
+	assert_true(q0.length >= 4096 - 100 && q0.length < len);
+	assert_ok(get_pa(ctx, (uintptr_t)mem + 100, 10, &q));
+	assert_int_equal(q.out_phys, q0.out_phys);
+	assert_int_equal(q.length, 10);
+	/* the library's first run of the mapping is the kernel's answer */
+	{
+		size_t l = 0;
+
+		assert_int_equal(vni_dma_addr_len(ctx, mem + 100, &l), q0.out_phys);
+		assert_int_equal(l, q0.length);
+	}
+	/* the last page: the run ends at the end of the area */
+	assert_ok(get_pa(ctx, (uintptr_t)mem + len - 4096, 0, &q));
+	assert_int_equal(q.length, 4096);
+	assert_int_equal(get_pa(ctx, (uintptr_t)mem + len, 0, &q), -ENOENT);
+
+	/* no noiommu device attached: EOPNOTSUPP (and no pin) */
+	assert_ok(vni_device_close(&dev));
+	assert_int_equal(get_pa(ctx, (uintptr_t)mem, 0, &q), -EOPNOTSUPP);
+	assert_ok(vni_dma_unmap(ctx, mem, len));
+	assert_ok(vni_ctx_destroy(&ctx));
+
+	/* a kernel without GET_PA: ENOTTY, and vni_dma_map says so */
+	cfg.getpa_supported = false;
+	fake_install(&cfg);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, EDU, &dev));
+	assert_err(vni_dma_map(ctx, mem, len, 0), ENOTTY);
+	assert_non_null(strstr(vni_strerror_last(), "lacks the ioctl"));
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+	munmap(mem, len);
+}
 
 static void test_get_pa_layout(void **state)
 {
@@ -79,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_get_pa_layout),
 		cmocka_unit_test(test_iommufd_layouts),
 		cmocka_unit_test(test_vfio_layouts),
+		cmocka_unit_test_setup_teardown(test_get_pa_rules, fake_setup, fake_teardown),
 	};
 
 	return cmocka_run_group_tests_name("compat", tests, NULL, NULL);

@@ -202,8 +202,10 @@ static void test_dma_map(void **state)
 			int ret;
 
 			struct vni_ctx_stats st0;
+			long r0 = (long)ctx->xlate.nregions;
 
 			assert_ok(vni_ctx_stats(ctx, &st0));
+		r0 = (long)ctx->xlate.nregions;
 			fake_counts(&mid);
 			fake_fail_at(n);
 			ret = vni_dma_map(ctx, al, len, 0);
@@ -213,10 +215,9 @@ static void test_dma_map(void **state)
 				assert_true(fired);
 				assert_ok(vni_ctx_stats(ctx, &st));
 				fake_counts(&now);
-				/* a new physical layout may need a level-2 table
-				 * where the warm-up had a 2 MiB leaf: tables stay
-				 * with the context */
-				now.heap -= (long)((st.table_bytes - st0.table_bytes) / 4096);
+				/* table regions (one mmap per GiB) made on the
+				 * way stay with the context */
+				now.mmaps -= (long)ctx->xlate.nregions - r0;
 				assert_counts_equal(&mid, &now, "dma_map failure");
 				assert_int_equal(st.mappings, 0);
 				assert_int_equal(st.leaf_4k, 0);
@@ -230,7 +231,7 @@ static void test_dma_map(void **state)
 			assert_ok(vni_dma_unmap(ctx, al, len));
 			assert_ok(vni_ctx_stats(ctx, &st));
 			fake_counts(&now);
-			now.heap -= (long)((st.table_bytes - st0.table_bytes) / 4096);
+			now.mmaps -= (long)ctx->xlate.nregions - r0;
 			assert_counts_equal(&mid, &now, "dma_map + unmap");
 			break;
 		}
@@ -279,6 +280,7 @@ static void alloc_loop(unsigned int flags, size_t len, bool hugepages, const cha
 		struct vni_ctx *ctx = NULL;
 		struct vni_device *dev = NULL;
 		struct vni_ctx_stats st0, st1;
+		long r0;
 		struct fake_counts mid, now;
 		void *buf = NULL, *warm;
 		bool fired;
@@ -289,6 +291,7 @@ static void alloc_loop(unsigned int flags, size_t len, bool hugepages, const cha
 		assert_ok(vni_dma_alloc(ctx, 4096, 0, &warm));
 		assert_ok(vni_dma_free(ctx, warm));
 		assert_ok(vni_ctx_stats(ctx, &st0));
+		r0 = (long)ctx->xlate.nregions;
 		fake_counts(&mid);
 		fake_fail_at(n);
 		ret = vni_dma_alloc(ctx, len, flags, &buf);
@@ -302,7 +305,7 @@ static void alloc_loop(unsigned int flags, size_t len, bool hugepages, const cha
 			fake_counts(&now);
 			/* translation tables allocated on the way belong to the
 			 * context until it is destroyed */
-			now.heap -= (long)((st1.table_bytes - st0.table_bytes) / 4096);
+			now.mmaps -= (long)ctx->xlate.nregions - r0;
 			assert_counts_equal(&mid, &now, what);
 		} else {
 			assert_ok(vni_dma_free(ctx, buf));
@@ -367,6 +370,64 @@ static void test_irq_and_bar(void **state)
 }
 
 /* Closing a device / destroying a context with everything in use. */
+/* A map that fails and whose cleanup unmap fails too: the error says that
+ * the memory stays pinned, the ERROR log has it, vni_ctx_stats() counts it,
+ * and destroying the context drops the pin. */
+static int loud_errors;
+
+static void count_errors(void *opaque, enum vni_log_level level, const char *msg)
+{
+	(void)opaque;
+	if (level == VNI_LOG_ERROR && strstr(msg, "stays pinned"))
+		loud_errors++;
+}
+
+static void test_map_cleanup_fails(void **state)
+{
+	const size_t len = 64 * 4096;
+	bool found = false;
+	char *mem;
+
+	(void)state;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	vni_log_set_callback(count_errors, NULL);
+	for (long n = 1; n < 100 && !found; n++) {
+		struct vni_ctx *ctx = NULL;
+		struct vni_device *dev = NULL;
+		struct vni_ctx_stats st;
+		struct fake_counts c;
+		int ret;
+
+		assert_ok(vni_ctx_new(&ctx, 0));
+		assert_ok(vni_device_open(ctx, EDU, &dev));
+		loud_errors = 0;
+		fake_fail_at2(n, n + 1);
+		ret = vni_dma_map(ctx, mem, len, 0);
+		fake_fail_at(0);
+		if (ret < 0 && strstr(vni_strerror_last(), "stays pinned")) {
+			found = true;
+			print_message("map failure at call %ld, cleanup failure at %ld: %s\n", n,
+				      n + 1, vni_strerror_last());
+			assert_int_equal(loud_errors, 1);
+			assert_ok(vni_ctx_stats(ctx, &st));
+			assert_int_equal(st.stuck_pins, 1);
+			assert_int_equal(st.mappings, 0);
+			fake_counts(&c);
+			assert_int_equal(c.ioas_maps, 1); /* the kernel kept it */
+		} else if (ret == 0) {
+			assert_ok(vni_dma_unmap(ctx, mem, len));
+		}
+		assert_ok(vni_device_close(&dev));
+		assert_ok(vni_ctx_destroy(&ctx));
+		fake_counts(&c);
+		assert_int_equal(c.ioas_maps, 0); /* closing the iommufd dropped it */
+	}
+	vni_log_set_callback(NULL, NULL);
+	assert_true(found);
+	munmap(mem, len);
+}
+
 static void test_teardown_everything(void **state)
 {
 	struct vni_ctx *ctx = NULL;
@@ -403,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dma_map, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_dma_alloc, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_irq_and_bar, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_map_cleanup_fails, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_everything, fake_setup, fake_teardown),
 	};
 

@@ -5,9 +5,18 @@
  * in the region being changed returns either nothing or an address with the
  * right page offset that the simulated kernel gave for that byte at some
  * point (never garbage).
+ *
+ * Deterministic by construction: nothing is asserted that depends on how the
+ * threads happen to be scheduled. Each reader runs at least one full round
+ * (do/while), the writer starts only when every reader has started (barrier),
+ * and the events the reattach test asserts (a reader saw -ENODEV, a reader saw
+ * an address) are waited for by the writer while it holds the state that
+ * produces them (device closed / device open), instead of hoping that the
+ * readers ran at the right moment.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -25,6 +34,18 @@ static char *stable, *churn, *huge;
 static uint64_t *stable_pa, *huge_pa;
 static _Atomic bool stop;
 static _Atomic long bad, good_lookups, churn_hits;
+static pthread_barrier_t start_barrier;
+
+/* Wait until counter moves past seen (the readers loop until stop, so it
+ * does; the Meson timeout catches a hang). */
+static long wait_past(_Atomic long *counter, long seen)
+{
+	long now;
+
+	while ((now = atomic_load(counter)) == seen)
+		sched_yield();
+	return now;
+}
 
 static uint64_t xs(uint64_t *s)
 {
@@ -38,7 +59,8 @@ static void *reader(void *arg)
 {
 	uint64_t s = 0x9e3779b97f4a7c15ull * (uint64_t)(uintptr_t)arg + 1;
 
-	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+	pthread_barrier_wait(&start_barrier);
+	do {
 		for (int k = 0; k < 256; k++) {
 			uint64_t off = xs(&s) % STABLE_LEN;
 			uint64_t want = stable_pa[off / 4096] + (off & 4095);
@@ -56,7 +78,7 @@ static void *reader(void *arg)
 			if (c != VNI_DMA_ADDR_INVALID) {
 				if ((c & 4095) != (off & 4095) || c < 0x100000000ull)
 					atomic_fetch_add(&bad, 1);
-				churn_hits++;
+				atomic_fetch_add(&churn_hits, 1);
 			}
 		}
 		{
@@ -69,8 +91,8 @@ static void *reader(void *arg)
 			    n != 1 || seg[0].dma != stable_pa[off / 4096] || seg[0].len != 4096)
 				atomic_fetch_add(&bad, 1);
 		}
-		good_lookups += 256;
-	}
+		atomic_fetch_add(&good_lookups, 256);
+	} while (!atomic_load_explicit(&stop, memory_order_relaxed));
 	return NULL;
 }
 
@@ -111,8 +133,11 @@ static void test_lookup_while_mapping(void **state)
 	for (int i = 0; i < 2; i++)
 		assert_true(fake_pa((uintptr_t)huge + (uint64_t)i * (2u << 20), &huge_pa[i]));
 
+	atomic_store(&stop, false);
+	assert_int_equal(pthread_barrier_init(&start_barrier, NULL, READERS + 1), 0);
 	for (long i = 0; i < READERS; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, reader, (void *)(i + 1)), 0);
+	pthread_barrier_wait(&start_barrier);
 
 	/* writer: map/unmap in the churn region, including whole 2 MiB blocks */
 	for (int round = 0; round < 400; round++) {
@@ -148,6 +173,7 @@ static void test_lookup_while_mapping(void **state)
 	atomic_store(&stop, true);
 	for (int i = 0; i < READERS; i++)
 		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start_barrier);
 	print_message("%ld map/unmap calls, %ld stable lookups, %ld churn hits, %ld wrong\n",
 		      changes, (long)good_lookups, (long)churn_hits, (long)bad);
 	assert_int_equal(bad, 0);
@@ -181,7 +207,8 @@ static void *reattach_reader(void *arg)
 {
 	uint64_t s = 0x2545f4914f6cdd1dull * (uint64_t)(uintptr_t)arg + 1;
 
-	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+	pthread_barrier_wait(&start_barrier);
+	do {
 		uint64_t off = xs(&s) % REATTACH_LEN, d;
 		int ret = vni_dma_addr(ctx, rmem + off, &d);
 
@@ -191,7 +218,7 @@ static void *reattach_reader(void *arg)
 			atomic_fetch_add(&r_nodev, 1);
 		else
 			atomic_fetch_add(&bad, 1);
-	}
+	} while (!atomic_load_explicit(&stop, memory_order_relaxed));
 	return NULL;
 }
 
@@ -210,22 +237,35 @@ static void test_lookup_while_reattaching(void **state)
 	assert_ok(vni_ctx_new(&ctx, 0));
 	assert_ok(vni_device_open(ctx, EDU, &dev));
 	assert_ok(vni_dma_map(ctx, rmem, REATTACH_LEN, 0));
+	assert_int_equal(pthread_barrier_init(&start_barrier, NULL, READERS + 1), 0);
 	for (long i = 0; i < READERS; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, reattach_reader, (void *)(i + 1)), 0);
+	pthread_barrier_wait(&start_barrier);
 	for (int round = 0; round < 300; round++) {
+		long seen;
+
 		assert_ok(vni_device_close(&dev));
+		/* Force the interleaving: some reader looks up while no device
+		 * is open (every lookup now is -ENODEV, or wrong). Every 16th
+		 * round only, so that most rounds race freely. */
+		if (round % 16 == 0)
+			wait_past(&r_nodev, atomic_load(&r_nodev));
 		assert_ok(vni_device_open(ctx, round & 1 ? EDU : EDU2, &dev));
+		seen = atomic_load(&r_ok);
 		for (uint64_t off = 0; off < REATTACH_LEN; off += 64 * 4096) {
 			uint64_t pa;
 
 			assert_true(fake_pa((uintptr_t)rmem + off, &pa));
 			assert_int_equal(vni_dma_addr_fast(ctx, rmem + off), pa);
 		}
-		usleep(200); /* let the readers see the open device too */
+		/* ... and some reader sees the reopened device's addresses. */
+		if (round % 16 == 0)
+			wait_past(&r_ok, seen);
 	}
 	atomic_store(&stop, true);
 	for (int i = 0; i < READERS; i++)
 		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start_barrier);
 	print_message("%ld lookups ok, %ld -ENODEV, %ld wrong\n", (long)r_ok, (long)r_nodev,
 		      (long)bad);
 	assert_int_equal(bad, 0);

@@ -29,6 +29,9 @@ static inline int fake_teardown(void **state)
 
 	(void)state;
 	fake_counts(&c);
+	if (fake_unsafe_detaches())
+		fail_msg("%ld device(s) detached from the IOAS with Bus Master or "
+			 "interrupts on: %s", fake_unsafe_detaches(), fake_log());
 	fake_uninstall();
 	if (c.fds || c.mmaps || c.ioas_maps || c.heap)
 		fail_msg("leak after test: fds %ld mmaps %ld ioas_maps %ld heap %ld",
