@@ -31,8 +31,9 @@
 set -euo pipefail
 umask 022
 
-# The whole script is one function, parsed before anything runs: editing
-# this file while a build is running cannot derail that build.
+# The whole script is one function, parsed before anything runs, and the
+# call is on the last line: editing this file while a build is running
+# cannot derail that build.
 main() {
 
 prog=build-kernel
@@ -401,5 +402,6 @@ rm -rf "$kernels/.$flavour.old.$$"
 say "done: $out ($krel, bzImage $(( $(stat -c %s "$out/bzImage") / 1024 )) KiB, $(ls "$out/selftests" | wc -l) selftest(s)) in $(elapsed "$t_start")"
 }
 
-main "$@"
-exit $?
+# One line: bash has read all of it before main runs, so an edit of this
+# file during a build cannot make it read the rest from a shifted offset.
+main "$@"; exit $?
