@@ -6,6 +6,7 @@ reason) and normal boot lines that must not be flagged."""
 
 import os
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
@@ -178,6 +179,25 @@ class ScannerTest(unittest.TestCase):
         self.assertEqual(s.verdict, "FAIL")
 
 
+def cpio_names(data):
+    """Entry names of a newc archive, checking the 4-byte header alignment."""
+    pos = 0
+    names = []
+    while True:
+        assert pos % 4 == 0, pos
+        assert data[pos:pos + 6] == b"070701", pos
+        f = [int(data[pos + 6 + 8 * i:pos + 14 + 8 * i], 16) for i in range(13)]
+        nsz, fsz = f[11], f[6]
+        name = data[pos + 110:pos + 110 + nsz - 1].decode()
+        names.append(name)
+        pos += 110 + nsz
+        pos += (4 - pos % 4) % 4
+        pos += fsz
+        pos += (4 - pos % 4) % 4
+        if name == "TRAILER!!!":
+            return names
+
+
 class CpioTest(unittest.TestCase):
     def test_layout(self):
         cp = vnivm.CpioWriter()
@@ -188,23 +208,27 @@ class CpioTest(unittest.TestCase):
         self.assertTrue(data.startswith(b"070701"))
         self.assertIn(b"a/b\0", data)
         self.assertIn(b"TRAILER!!!\0", data)
-        # every header is 4-byte aligned
-        pos = 0
-        names = []
-        while True:
-            self.assertEqual(pos % 4, 0)
-            self.assertEqual(data[pos:pos + 6], b"070701")
-            f = [int(data[pos + 6 + 8 * i:pos + 14 + 8 * i], 16) for i in range(13)]
-            nsz, fsz = f[11], f[6]
-            name = data[pos + 110:pos + 110 + nsz - 1].decode()
-            names.append(name)
-            pos += 110 + nsz
-            pos += (4 - pos % 4) % 4
-            pos += fsz
-            pos += (4 - pos % 4) % 4
-            if name == "TRAILER!!!":
-                break
-        self.assertEqual(names, ["a", "a/b", "a/b/c", "dev", "dev/console", "TRAILER!!!"])
+        self.assertEqual(cpio_names(data),
+                         ["a", "a/b", "a/b/c", "dev", "dev/console", "TRAILER!!!"])
+
+    def test_run_cpio_modules(self):
+        # A modular flavour's modules/lib/modules/<release>/ lands under
+        # /lib/modules; a flavour without modules/ adds nothing.
+        with tempfile.TemporaryDirectory() as kdir:
+            data, _ = vnivm.build_run_cpio("true", kdir)
+            self.assertFalse([n for n in cpio_names(data) if n.startswith("lib")])
+            rel = os.path.join(kdir, "modules", "lib", "modules", "6.12.0-vni")
+            os.makedirs(os.path.join(rel, "kernel", "drivers", "vfio"))
+            with open(os.path.join(rel, "modules.dep"), "w") as f:
+                f.write("kernel/drivers/vfio/vfio.ko:\n")
+            with open(os.path.join(rel, "kernel", "drivers", "vfio", "vfio.ko"), "wb") as f:
+                f.write(b"\x7fELF")
+            data, _ = vnivm.build_run_cpio("true", kdir)
+            names = cpio_names(data)
+            self.assertIn("lib/modules/6.12.0-vni/modules.dep", names)
+            self.assertIn("lib/modules/6.12.0-vni/kernel/drivers/vfio/vfio.ko", names)
+            self.assertIn("run-test.sh", names)
+            self.assertEqual(vnivm.add_modules(vnivm.CpioWriter(), kdir), ["vfio"])
 
 
 if __name__ == "__main__":
