@@ -181,7 +181,7 @@ static void check_length_zero(const struct region *r, uint64_t *seed)
 			continue;
 		cap = 1 + kt_rand(seed) % (rest - 1);
 		ret = kt_get_pa(r->iommufd, r->ioas, r->iova + off, cap, &pa, &len);
-		if (ret || len != cap || pa != pa0)
+		if (ret || len != cap || pa != pa1)
 			report(&capbad, "%s: iova %#" PRIx64 " cap %" PRIu64 ": %s PA %#" PRIx64
 			       " length %" PRIu64, r->name, r->iova + off, cap, kt_errname(ret), pa,
 			       len);

@@ -5,10 +5,10 @@
  *  - CAP_SYS_RAWIO is checked at VFIO_DEVICE_BIND_IOMMUFD, not only at
  *    open: root opens the noiommu cdev, passes the unbound fd over a UNIX
  *    socket (SCM_RIGHTS) to a child that dropped CAP_SYS_RAWIO, and the
- *    child's bind fails with EPERM. A control child that kept the
- *    capability binds an fd passed the same way, and root then binds the
- *    fd the first child failed with: the EPERM came from the capability,
- *    not from the fd or the passing. (Whether the child could open the cdev
+ *    child's bind fails with EPERM. Root then binds the fd the child
+ *    failed with, and a control child that kept the capability binds an
+ *    fd passed the same way: the EPERM came from the capability, not from
+ *    the fd or the passing. (Whether the child could open the cdev
  *    itself is printed, not judged.)
  *  - Memory accounting: root has CAP_IPC_LOCK, which turns iommufd's
  *    RLIMIT_MEMLOCK accounting off, so a child drops CAP_IPC_LOCK and sets
@@ -162,16 +162,16 @@ static void bind_needs_rawio(void)
 		 "VFIO_DEVICE_BIND_IOMMUFD %s (want EPERM)", kt_errname(r.drop),
 		 kt_errname(r.recv), kt_errname(r.bind));
 
+	iommufd = kt_open_iommufd();
+	ret = iommufd < 0 ? iommufd : kt_bind(fd1, iommufd, NULL);
+	kt_check(!ret, "root binds the fd the child was refused on: %s", kt_errname(ret));
+	close(fd1);
+
 	ret = run_bind_child(false, fd2, &r);
 	kt_check(!ret && !r.recv && r.bind == 0,
 		 "control child with CAP_SYS_RAWIO, fd passed the same way: bind %s",
 		 kt_errname(r.bind));
 	close(fd2);
-
-	iommufd = kt_open_iommufd();
-	ret = iommufd < 0 ? iommufd : kt_bind(fd1, iommufd, NULL);
-	kt_check(!ret, "root binds the fd the child was refused on: %s", kt_errname(ret));
-	close(fd1);
 	if (iommufd >= 0)
 		close(iommufd);
 }

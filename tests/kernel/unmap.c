@@ -27,9 +27,9 @@
  *    must fail with EEXIST, unmaps of one area or of several adjacent areas
  *    at once. After every operation every area is checked: out_phys and the
  *    run length from pagemap (pagemap read after that area's map, while its
- *    pages are pinned), capped at the area's end, at its start with length
- *    0 and at a random offset with a random cap; the IOVAs just unmapped
- *    give ENOENT.
+ *    pages are pinned), capped at the area's end, at its start with no cap
+ *    and at a random offset with a random cap (0 = no limit, ~0, under a
+ *    page, up to twice the area); the IOVAs just unmapped give ENOENT.
  *  - at the end, everything unmapped: outstanding pins back to the start.
  */
 #include <errno.h>
@@ -105,7 +105,7 @@ static bool check_at(const struct area *a, size_t off, uint64_t cap, const char 
 static bool check_gone(uint64_t iova, const char *what)
 {
 	uint64_t pa = 0, len = 0;
-	int ret = kt_get_pa(c.iommufd, c.ioas_id, iova, 0, &pa, &len);
+	int ret = kt_get_pa(c.iommufd, c.ioas_id, iova, UINT64_MAX, &pa, &len);
 
 	if (ret == -ENOENT)
 		return true;
@@ -138,9 +138,10 @@ static bool check_every_page(const struct area *a, const char *what)
 	bool ok = true;
 	size_t off;
 
+	/* Length ~0 here: length 0 has checks of its own. */
 	for (off = 0; off < a->len; off += KT_PAGE)
-		ok &= check_at(a, off, 0, what);
-	ok &= check_at(a, a->len - 1, 0, what);
+		ok &= check_at(a, off, UINT64_MAX, what);
+	ok &= check_at(a, a->len - 1, UINT64_MAX, what);
 	return ok;
 }
 
@@ -407,7 +408,7 @@ static void check_all(uint64_t *seed, struct op_stats *st)
 			break;
 		}
 		st->checks += 2;
-		if (!check_at(a, 0, 0, "random"))
+		if (!check_at(a, 0, UINT64_MAX, "random"))
 			st->wrong++;
 		if (!check_at(a, off, cap, "random"))
 			st->wrong++;
