@@ -34,7 +34,7 @@ static void *reader_main(void *arg)
 		off = kt_rand(&seed) % r->len;
 		w0 = atomic_load(&r->window);
 		t0 = kt_now_ns();
-		ret = kt_get_pa(r->iommufd, r->ioas_id, r->iova + off, 0, &pa, &len);
+		ret = kt_get_pa(r->iommufd, r->ioas_id, r->iova + off, UINT64_MAX, &pa, &len);
 		t1 = kt_now_ns();
 		w1 = atomic_load(&r->window);
 		ns = t1 - t0;

@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 		 longest);
 	for (i = 0; i < SAMPLES; i++) {
 		off = kt_rand(&seed) % big_len;
-		ret = kt_get_pa(c.iommufd, c.ioas_id, IOVA_BIG + off, 0, &pa, &len);
+		ret = kt_get_pa(c.iommufd, c.ioas_id, IOVA_BIG + off, UINT64_MAX, &pa, &len);
 		if (ret || pa != pfns_big[off / KT_PAGE] * KT_PAGE + off % KT_PAGE ||
 		    len != kt_run_bytes(pfns_big, npages, off))
 			bad++;
@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		 "%.2f s", mib, runs, kt_errname(ret), (double)t_unmap / 1e9);
 	/* Some more answers after the unmap, then stop the reader. */
 	for (i = 0; i < 64; i++)
-		kt_get_pa(c.iommufd, c.ioas_id, IOVA_SMALL, 0, &pa, &len);
+		kt_get_pa(c.iommufd, c.ioas_id, IOVA_SMALL, UINT64_MAX, &pa, &len);
 	kt_reader_stop(&rd);
 	kt_check(rd.calls > 0 && !rd.wrong && !rd.errors,
 		 "reader: %" PRIu64 " GET_PA calls, %" PRIu64 " overlapping the unmap, %" PRIu64
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 	kt_diag("longest GET_PA during the unmap: %.3f ms (over the whole run %.3f ms); the "
 		"unmap took %.3f ms", (double)rd.window_max_ns / 1e6, (double)rd.max_ns / 1e6,
 		(double)t_unmap / 1e6);
-	ret = kt_get_pa(c.iommufd, c.ioas_id, IOVA_BIG + big_len / 2, 0, &pa, &len);
+	ret = kt_get_pa(c.iommufd, c.ioas_id, IOVA_BIG + big_len / 2, UINT64_MAX, &pa, &len);
 	kt_check(ret == -ENOENT, "the large range after the unmap: %s (want ENOENT)",
 		 kt_errname(ret));
 
