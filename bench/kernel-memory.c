@@ -21,7 +21,8 @@
  *              long-term pin like the noiommu one, into the selftest's
  *              own table (an xarray entry per 2 KiB), for comparison.
  * For each: kernel memory used by the mapping (deltas of /proc/meminfo
- * MemFree and Slab and of the active bytes of /proc/slabinfo, read after
+ * MemFree, Slab and SecPageTables, where IOMMU page tables made of whole
+ * pages are counted, and of the active bytes of /proc/slabinfo, read after
  * letting deferred frees land, before and after the IOAS_MAP), map time,
  * unmap time; with a noiommu table the median and max of 20000 GET_PA
  * calls at random offsets (no cap: length ~0, which every kernel version takes), and the longest GET_PA that a second
@@ -78,7 +79,7 @@ static const char *const config_name[] = { "noiommu", "noiommu-x2", "no-domain",
 struct figures {
 	bool ok;
 	double map_ms, unmap_ms;
-	long memfree_kb, slab_kb;
+	long memfree_kb, slab_kb, sec_kb;
 	int64_t slabinfo;
 	double lat_med_us, lat_max_us, unmap_getpa_max_ms;
 	uint64_t unmap_getpa_calls;
@@ -95,11 +96,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void snapshot(long *memfree, long *slab, int64_t *slabinfo)
+/* SecPageTables: IOMMU page tables (a table built of whole pages counts there). */
+static void snapshot(long *memfree, long *slab, long *sec, int64_t *slabinfo)
 {
 	kt_slab_settle();
 	*memfree = kt_meminfo_kb("MemFree");
 	*slab = kt_meminfo_kb("Slab");
+	*sec = kt_meminfo_kb("SecPageTables");
 	*slabinfo = kt_slab_bytes(true);
 }
 
@@ -136,7 +139,7 @@ static void latency(struct kt_ctx *c, const struct kt_buf *b, struct figures *f)
 
 static void measure(const struct kt_buf *b, enum config cfg, struct figures *f)
 {
-	long mf0, mf1, sl0, sl1;
+	long mf0, mf1, sl0, sl1, sp0, sp1;
 	int64_t si0, si1;
 	uint64_t iova, t0, pfns_small[SMALL_LEN / KT_PAGE];
 	uint32_t hwpt;
@@ -171,7 +174,7 @@ static void measure(const struct kt_buf *b, enum config cfg, struct figures *f)
 		reader = true;
 	}
 
-	snapshot(&mf0, &sl0, &si0);
+	snapshot(&mf0, &sl0, &sp0, &si0);
 	iova = IOVA_BIG;
 	t0 = kt_now_ns();
 	ret = kt_map(c.iommufd, c.ioas_id, b->va, b->len, &iova,
@@ -181,9 +184,10 @@ static void measure(const struct kt_buf *b, enum config cfg, struct figures *f)
 		kt_diag("%s: map: %s", config_name[cfg], kt_errname(ret));
 		goto out;
 	}
-	snapshot(&mf1, &sl1, &si1);
+	snapshot(&mf1, &sl1, &sp1, &si1);
 	f->memfree_kb = mf0 - mf1;
 	f->slab_kb = sl1 - sl0;
+	f->sec_kb = sp0 >= 0 && sp1 >= 0 ? sp1 - sp0 : 0;
 	f->slabinfo = si1 - si0;
 	if (reader)
 		latency(&c, b, f);
@@ -223,13 +227,14 @@ static void row(const char *kind, enum config cfg, const struct figures *f)
 	double per_gib = 1024.0 / (double)mib;
 
 	if (!f->ok) {
-		printf("| %-9s | %-10s | n/a (not available on this kernel) |||||||\n", kind,
+		printf("| %-9s | %-10s | n/a (not available on this kernel) ||||||||\n", kind,
 		       config_name[cfg]);
 		return;
 	}
-	printf("| %-9s | %-10s | %9.0f | %9.0f | %8.0f | %8.0f | %8.0f | ", kind,
+	printf("| %-9s | %-10s | %9.0f | %9.0f | %8.0f | %8.0f | %8.0f | %8.0f | ", kind,
 	       config_name[cfg], f->map_ms, f->unmap_ms, (double)f->memfree_kb * per_gib,
-	       (double)f->slab_kb * per_gib, (double)f->slabinfo / 1024.0 * per_gib);
+	       (double)f->slab_kb * per_gib, (double)f->slabinfo / 1024.0 * per_gib,
+	       (double)f->sec_kb * per_gib);
 	if (f->have_lat)
 		printf("%6.1f / %7.1f | %8.2f (%" PRIu64 " calls) |\n", f->lat_med_us,
 		       f->lat_max_us, f->unmap_getpa_max_ms, f->unmap_getpa_calls);
@@ -288,8 +293,8 @@ int main(int argc, char **argv)
 	printf("\n# Kernel memory of a %zu MiB mapping, figures per GiB mapped "
 	       "(TCG guest, 2 vCPUs)\n\n", mib);
 	printf("| memory | IOAS | map ms | unmap ms | MemFree KiB | Slab KiB | slabinfo KiB | "
-	       "GET_PA median / max us | longest GET_PA during unmap ms |\n");
-	printf("|---|---|---|---|---|---|---|---|---|\n");
+	       "SecPageTables KiB | GET_PA median / max us | longest GET_PA during unmap ms |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|\n");
 	for (k = 0; k < 3; k++)
 		for (j = 0; j < 4; j++)
 			if (configs[j] != NOIOMMU_X2 || k == 2)
