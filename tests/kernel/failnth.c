@@ -16,7 +16,10 @@
  * on a freshly opened cdev and iommufd; the first step that fails ends the
  * armed part. Then, disarmed:
  *  - a failure is only allowed when the fault was really injected
- *    (fail-nth reads back 0) and must be ENOMEM;
+ *    (fail-nth reads back 0) and must be ENOMEM, or, on kernels with
+ *    IOMMUFD_TEST, ENOENT or EFAULT: that option adds iommufd's own fault
+ *    point (fail_iommufd in debugfs), which fails an object lookup with
+ *    ENOENT and a user page pin with EFAULT; the errnos seen are printed;
  *  - the sequence is completed from the failed step without injection and
  *    must succeed, with GET_PA exact against /proc/self/pagemap: a failure
  *    leaves no half-done state behind;
@@ -153,7 +156,7 @@ static int do_step(struct seq *s, enum step st)
 		return kt_map(s->iommufd, s->ioas_id, s->b->va, MAP_LEN, &iova,
 			      KT_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
 	case GETPA:
-		return kt_get_pa(s->iommufd, s->ioas_id, IOVA + 3 * KT_PAGE + 5, 0, &s->pa,
+		return kt_get_pa(s->iommufd, s->ioas_id, IOVA + 3 * KT_PAGE + 5, UINT64_MAX, &s->pa,
 				 &s->len);
 	case PAGEMAP:
 		/* Part of the armed sequence: pagemap_read() allocates too. */
@@ -199,6 +202,8 @@ int main(int argc, char **argv)
 	const char *bdf = argc > 1 ? argv[1] : "0000:00:04.0";
 	unsigned int n, left, injected = 0, absorbed = 0, by_step[NSTEPS] = { 0 };
 	unsigned int not_enomem = 0, spurious = 0, unrecovered = 0, leaks = 0, inexact = 0;
+	unsigned int iommufd_point = 0;
+	bool iommufd_test;
 	struct kt_pins start, now;
 	bool done = false;
 	struct kt_buf b;
@@ -211,6 +216,9 @@ int main(int argc, char **argv)
 	if (!kt_check(!ret, "fault injection set up (failslab, fail_page_alloc in debugfs, "
 		      "fail-nth of this task): %s", kt_errname(ret)))
 		kt_bail("the kernel needs FAULT_INJECTION_DEBUG_FS, FAILSLAB, FAIL_PAGE_ALLOC");
+	iommufd_test = access("/sys/kernel/debug/fail_iommufd", F_OK) == 0;
+	kt_diag("iommufd's own fault point (IOMMUFD_TEST, fail_iommufd): %s",
+		iommufd_test ? "present" : "absent");
 	if (kt_buf_alloc(&b, MAP_LEN, false))
 		kt_bail("buffer");
 	if (kt_pins_read(&start))
@@ -258,9 +266,17 @@ int main(int argc, char **argv)
 				kt_diag("iteration %u: %s failed with %s without an injected fault",
 					n, step_name[failed_at], kt_errname(fail_ret));
 			}
-			if (fail_ret != -ENOMEM && not_enomem++ < 5)
-				kt_diag("iteration %u: %s failed with %s (want ENOMEM)", n,
-					step_name[failed_at], kt_errname(fail_ret));
+			if (fail_ret == -ENOENT || fail_ret == -EFAULT)
+				iommufd_point++;
+			if (fail_ret != -ENOMEM &&
+			    !(iommufd_test && (fail_ret == -ENOENT || fail_ret == -EFAULT)) &&
+			    not_enomem++ < 5)
+				kt_diag("iteration %u: %s failed with %s (want ENOMEM%s)", n,
+					step_name[failed_at], kt_errname(fail_ret),
+					iommufd_test ? ", ENOENT or EFAULT" : "");
+			if (fail_ret != -ENOMEM)
+				kt_diag("iteration %u: %s failed with %s", n, step_name[failed_at],
+					kt_errname(fail_ret));
 			/* Finish the sequence with no injection: it must work now. */
 			for (i = failed_at; i < NSTEPS; i++) {
 				ret = do_step(&s, (enum step)i);
@@ -300,8 +316,9 @@ int main(int argc, char **argv)
 		if (by_step[i])
 			kt_diag("  failures in %-13s %u", step_name[i], by_step[i]);
 	kt_check(!spurious, "no step failed without an injected fault (%u did)", spurious);
-	kt_check(!not_enomem, "every injected failure returned ENOMEM (%u other errnos)",
-		 not_enomem);
+	kt_check(!not_enomem, "every injected failure returned ENOMEM%s (%u of them iommufd's "
+		 "test fault point; %u other errnos)", iommufd_test ? ", ENOENT or EFAULT" : "",
+		 iommufd_point, not_enomem);
 	kt_check(!unrecovered, "after every failure the rest of the sequence succeeded without "
 		 "injection (%u did not)", unrecovered);
 	kt_check(!inexact, "every GET_PA answer that succeeded was exact against pagemap (%u "
