@@ -302,15 +302,18 @@ int main(int argc, char **argv)
 	printf("\n# targets: software table at most 4096 KiB per GiB in the worst case "
 	       "(scattered), at most 64 KiB per GiB with 2 MiB pages (huge); compare the noiommu "
 	       "rows with no-domain (iommufd's own bookkeeping)\n");
+	/* Accounted kernel memory: Slab (object tables) + SecPageTables (page tables). */
 	for (k = 0; k < 3; k += 2) {
-		long table = f[k][0].memfree_kb - f[k][2].memfree_kb;
+		double acc = (double)(f[k][0].slab_kb + f[k][0].sec_kb - f[k][2].slab_kb -
+				      f[k][2].sec_kb) * 1024.0 / (double)mib;
+		double mf = (double)(f[k][0].memfree_kb - f[k][2].memfree_kb) * 1024.0 /
+			    (double)mib;
+		int target = k ? 4096 : 64;
 
 		if (f[k][0].ok && f[k][2].ok)
-			printf("# %s: noiommu - no-domain = %.0f KiB per GiB (MemFree), target <= %d "
-			       "KiB: %s\n", kinds[k], (double)table * 1024.0 / (double)mib,
-			       k ? 4096 : 64,
-			       (double)table * 1024.0 / (double)mib <= (k ? 4096 : 64) ? "met"
-										: "NOT met");
+			printf("# %s: noiommu - no-domain = %.0f KiB per GiB in Slab + SecPageTables "
+			       "(%.0f KiB of MemFree), target <= %d KiB: %s\n", kinds[k], acc, mf,
+			       target, acc <= target ? "met" : "NOT met");
 	}
 	free(pfns);
 	return kt_finish();
