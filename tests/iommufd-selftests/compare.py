@@ -74,6 +74,28 @@ def parse_log(path, tests):
     return results, totals
 
 
+def elapsed(path):
+    """{test: seconds} from the VNI-SELFTEST-END lines of a console log."""
+    out = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.search(r"VNI-SELFTEST-END (\S+) \((\d+) s\)", line)
+            if m:
+                out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def has_fault_injection(kernel_dir):
+    """True when the flavour's config has what iommufd_fail_nth needs."""
+    want = {"CONFIG_FAULT_INJECTION_DEBUG_FS=y", "CONFIG_FAILSLAB=y"}
+    try:
+        with open(os.path.join(kernel_dir, "config"), encoding="utf-8") as f:
+            have = {line.strip() for line in f}
+    except OSError:
+        return False
+    return want <= have
+
+
 def counts(res):
     c = {}
     for r in res.values():
@@ -111,14 +133,22 @@ def main():
             print("compare: FAIL: the run on %s failed (see the runner's reason above)" % fl)
             return 1
         results, totals = parse_log(log, tests)
+        secs = elapsed(log)
         for t in tests:
             if not results[t]:
                 print("compare: FAIL: no TAP results for %s on %s (log %s)" % (t, fl, log))
                 return 1
-            print("compare: %s on %s: %d cases: %s%s" % (
+            print("compare: %s on %s: %d cases: %s%s, %s s in the guest" % (
                 t, fl, len(results[t]), counts(results[t]),
-                ("; " + totals[t]) if t in totals else ""))
+                ("; " + totals[t]) if t in totals else "", secs.get(t, "?")))
             if all(r == "skip" for r in results[t].values()):
+                if t == "iommufd_fail_nth" and has_fault_injection(
+                        os.path.join(a.kernels, fl)):
+                    # The config has fault injection: a skip means the test
+                    # did not run (debugfs missing, or the harness broke).
+                    print("compare: FAIL: every iommufd_fail_nth case SKIPs on %s although "
+                          "its config has FAULT_INJECTION_DEBUG_FS and FAILSLAB" % fl)
+                    return 1
                 print("compare: note: every %s case SKIPs on %s%s" % (
                     t, fl, " (no fault injection: the kernel needs CONFIG_FAILSLAB and "
                     "CONFIG_FAULT_INJECTION_DEBUG_FS)" if t == "iommufd_fail_nth" else ""))

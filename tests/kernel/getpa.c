@@ -12,6 +12,12 @@
  *  - the same at a random byte offset in every page (out_phys includes it);
  *  - caller's caps (1, to the page end, run - 1, run, run + 1, random):
  *    length is min(cap, run);
+ *  - length 0, which means no limit (mainline's uAPI), read like a mainline
+ *    user reads it: the same out_phys and run as length ~0 at every page
+ *    and at a sub-page offset in every page; from a sub-page offset the run
+ *    ends on a page boundary ((out_phys + length) % 4096 == 0: runs end at
+ *    a physical discontinuity or at the area end, both page aligned); a
+ *    cap smaller than the rest of the page is honoured exactly;
  *  - a 4 MiB hugetlbfs buffer (two 2 MiB pages): one call covers a whole
  *    huge page, runs and offsets as above;
  *  - a mapping of the middle of a huge page: the run stops at the end of
@@ -67,7 +73,8 @@ static uint64_t check_one(const struct region *r, size_t off, uint64_t cap, unsi
 {
 	uint64_t want_pa = r->pfns[off / KT_PAGE] * KT_PAGE + off % KT_PAGE;
 	uint64_t run = kt_run_bytes(r->pfns, r->npages, off);
-	uint64_t want_len = cap < run ? cap : run;
+	/* cap 0: no limit. */
+	uint64_t want_len = cap && cap < run ? cap : run;
 	uint64_t pa = 0, len = 0;
 	int ret;
 
@@ -145,6 +152,49 @@ static void check_caps(const struct region *r, uint64_t *seed)
 		 "length == min(cap, run) (%u wrong)", r->name, calls, bad);
 }
 
+/* Length 0 against length ~0 and pagemap, as a mainline user would call it. */
+static void check_length_zero(const struct region *r, uint64_t *seed)
+{
+	unsigned int bad = 0, unaligned = 0, capbad = 0;
+	uint64_t pa0, len0, pa1, len1, pa, len, cap;
+	size_t i, off, rest;
+	int r0, r1, ret;
+
+	for (i = 0; i < r->npages; i++) {
+		check_one(r, i * KT_PAGE, 0, &bad);
+		off = i * KT_PAGE + 1 + kt_rand(seed) % (KT_PAGE - 1);
+		check_one(r, off, 0, &bad);
+		r0 = kt_get_pa(r->iommufd, r->ioas, r->iova + off, 0, &pa0, &len0);
+		r1 = kt_get_pa(r->iommufd, r->ioas, r->iova + off, UINT64_MAX, &pa1, &len1);
+		if (r0 || r1 || pa0 != pa1 || len0 != len1)
+			report(&bad, "%s: iova %#" PRIx64 ": length 0 gave %s PA %#" PRIx64
+			       " length %" PRIu64 ", length ~0 gave %s PA %#" PRIx64 " length %"
+			       PRIu64, r->name, r->iova + off, kt_errname(r0), pa0, len0,
+			       kt_errname(r1), pa1, len1);
+		else if ((pa0 + len0) % KT_PAGE)
+			report(&unaligned, "%s: iova %#" PRIx64 ": length 0 gave a run that ends "
+			       "inside a page: PA %#" PRIx64 " + %" PRIu64, r->name, r->iova + off,
+			       pa0, len0);
+		/* A cap below the rest of the page: exactly cap bytes. */
+		rest = KT_PAGE - off % KT_PAGE;
+		if (rest < 2)
+			continue;
+		cap = 1 + kt_rand(seed) % (rest - 1);
+		ret = kt_get_pa(r->iommufd, r->ioas, r->iova + off, cap, &pa, &len);
+		if (ret || len != cap || pa != pa1)
+			report(&capbad, "%s: iova %#" PRIx64 " cap %" PRIu64 ": %s PA %#" PRIx64
+			       " length %" PRIu64, r->name, r->iova + off, cap, kt_errname(ret), pa,
+			       len);
+	}
+	kt_check(!bad, "%s: length 0 (no limit) at every page and at a sub-page offset in every "
+		 "page: out_phys == pagemap, length == whole run to the area end, same as length "
+		 "~0 (%u wrong)", r->name, bad);
+	kt_check(!unaligned, "%s: length 0 from a sub-page offset: (out_phys + length) %% 4096 "
+		 "== 0 in all %zu calls (%u not)", r->name, r->npages, unaligned);
+	kt_check(!capbad, "%s: a cap smaller than the rest of the page is honoured: length == "
+		 "cap (%zu calls, %u wrong)", r->name, r->npages, capbad);
+}
+
 static void check_mapping_end(const struct region *r)
 {
 	unsigned int bad = 0;
@@ -182,6 +232,7 @@ static void run_region(struct region *r, uint64_t *seed)
 	check_every_page(r);
 	check_offsets(r, seed);
 	check_caps(r, seed);
+	check_length_zero(r, seed);
 	check_mapping_end(r);
 }
 
@@ -248,9 +299,9 @@ int main(int argc, char **argv)
 		 " after the attach: %s", rsub.len >> 10, rsub.iova, kt_errname(ret));
 	if (region_load(&rsub, bhuge.va + KT_HUGE / 4))
 		kt_bail("cannot read pagemap");
-	ret = kt_get_pa(c.iommufd, c.ioas_id, rsub.iova, UINT64_MAX, &pa, &len);
+	ret = kt_get_pa(c.iommufd, c.ioas_id, rsub.iova, 0, &pa, &len);
 	kt_check(!ret && len == rsub.len && pa == rsub.pfns[0] * KT_PAGE,
-		 "huge-sub: the run stops at the end of the mapping: length %" PRIu64
+		 "huge-sub: with length 0 the run stops at the end of the mapping: length %" PRIu64
 		 " (want %zu), PA %#" PRIx64 " (pagemap %#" PRIx64 "), %s", ret ? 0 : len,
 		 rsub.len, ret ? 0 : pa, rsub.pfns[0] * KT_PAGE, kt_errname(ret));
 	run_region(&rsub, &seed);

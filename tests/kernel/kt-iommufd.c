@@ -111,6 +111,20 @@ int kt_detach(int devfd)
 	return ioctl(devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach) ? -errno : 0;
 }
 
+int kt_hwpt_alloc(int iommufd, uint32_t dev_id, uint32_t pt_id, uint32_t *hwpt_id)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.dev_id = dev_id,
+		.pt_id = pt_id,
+	};
+
+	if (ioctl(iommufd, IOMMU_HWPT_ALLOC, &alloc))
+		return -errno;
+	*hwpt_id = alloc.out_hwpt_id;
+	return 0;
+}
+
 int kt_map(int iommufd, uint32_t ioas_id, const void *va, uint64_t len,
 	   uint64_t *iova, uint32_t flags)
 {
@@ -166,10 +180,15 @@ int kt_get_pa(int iommufd, uint32_t ioas_id, uint64_t iova, uint64_t cap,
 
 int kt_drop_cap_sys_rawio(void)
 {
+	return kt_drop_cap(CAP_SYS_RAWIO);
+}
+
+int kt_drop_cap(unsigned int cap)
+{
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	unsigned int i = CAP_TO_INDEX(CAP_SYS_RAWIO);
-	uint32_t mask = CAP_TO_MASK(CAP_SYS_RAWIO);
+	unsigned int i = CAP_TO_INDEX(cap);
+	uint32_t mask = CAP_TO_MASK(cap);
 
 	if (syscall(SYS_capget, &hdr, data))
 		return -errno;

@@ -24,6 +24,12 @@ int kt_ioas_alloc(int iommufd, uint32_t *ioas_id);
 int kt_destroy(int iommufd, uint32_t id);
 int kt_attach(int devfd, uint32_t pt_id, uint32_t *out_pt_id);
 int kt_detach(int devfd);
+/*
+ * IOMMU_HWPT_ALLOC of a paging HWPT for dev_id on pt_id (an IOAS), no flags:
+ * a user-managed domain of that IOAS, independent of the automatic one an
+ * attach to the IOAS creates.
+ */
+int kt_hwpt_alloc(int iommufd, uint32_t dev_id, uint32_t pt_id, uint32_t *hwpt_id);
 /* flags: KT_MAP_RW and friends, | IOMMU_IOAS_MAP_FIXED_IOVA to use *iova. */
 int kt_map(int iommufd, uint32_t ioas_id, const void *va, uint64_t len,
 	   uint64_t *iova, uint32_t flags);
@@ -32,6 +38,11 @@ int kt_get_pa_raw(int iommufd, struct kt_get_pa_arg *arg);
 /* GET_PA with length = cap; fills the translation and the run length. */
 int kt_get_pa(int iommufd, uint32_t ioas_id, uint64_t iova, uint64_t cap,
 	      uint64_t *phys, uint64_t *len);
+/*
+ * Removes capability cap (CAP_*) from the calling thread's effective,
+ * permitted and inheritable sets, and checks it is gone.
+ */
+int kt_drop_cap(unsigned int cap);
 /* Removes CAP_SYS_RAWIO from the calling process (all sets). */
 int kt_drop_cap_sys_rawio(void);
 const char *kt_errname(int err);

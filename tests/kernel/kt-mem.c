@@ -75,6 +75,41 @@ int kt_buf_alloc(struct kt_buf *b, size_t len, bool huge)
 	return 0;
 }
 
+int kt_buf_alloc_scattered(struct kt_buf *b, size_t len, uint64_t *seed)
+{
+	size_t n = len / KT_PAGE, i, j;
+	uint32_t *order, t;
+	void *va;
+
+	memset(b, 0, sizeof(*b));
+	if (!n || len % KT_PAGE || n > UINT32_MAX)
+		return -EINVAL;
+	order = malloc(n * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (va == MAP_FAILED) {
+		free(order);
+		return -errno;
+	}
+	madvise(va, len, MADV_NOHUGEPAGE);
+	b->va = va;
+	b->len = len;
+	/* Fisher-Yates: a random permutation of the pages. */
+	for (i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	for (i = n - 1; i > 0; i--) {
+		j = (size_t)(kt_rand(seed) % (i + 1));
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < n; i++)
+		b->va[(size_t)order[i] * KT_PAGE] = (uint8_t)order[i];
+	free(order);
+	return 0;
+}
+
 void kt_buf_free(struct kt_buf *b)
 {
 	if (b->va)
@@ -84,16 +119,25 @@ void kt_buf_free(struct kt_buf *b)
 
 int kt_pfns(const void *va, size_t len, uint64_t *pfns)
 {
-	size_t n = len / KT_PAGE, i;
-	off_t off = (off_t)((uintptr_t)va / KT_PAGE * sizeof(uint64_t));
-	ssize_t got;
-	int fd;
+	int fd, ret;
 
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	got = pread(fd, pfns, n * sizeof(uint64_t), off);
+	ret = kt_pfns_fd(fd, va, len, pfns);
 	close(fd);
+	return ret;
+}
+
+int kt_pfns_fd(int pagemap_fd, const void *va, size_t len, uint64_t *pfns)
+{
+	size_t n = len / KT_PAGE, i;
+	off_t off = (off_t)((uintptr_t)va / KT_PAGE * sizeof(uint64_t));
+	ssize_t got;
+
+	got = pread(pagemap_fd, pfns, n * sizeof(uint64_t), off);
+	if (got < 0)
+		return -errno;
 	if (got != (ssize_t)(n * sizeof(uint64_t)))
 		return -EIO;
 	for (i = 0; i < n; i++) {

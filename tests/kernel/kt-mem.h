@@ -25,10 +25,17 @@ struct kt_buf {
  * is touched. Returns 0 or -errno.
  */
 int kt_buf_alloc(struct kt_buf *b, size_t len, bool huge);
+/*
+ * 4 KiB pages (anonymous, no THP) faulted in a random order drawn from
+ * *seed, so that virtually adjacent pages are mostly physically apart.
+ */
+int kt_buf_alloc_scattered(struct kt_buf *b, size_t len, uint64_t *seed);
 void kt_buf_free(struct kt_buf *b);
 
 /* PFN of every 4 KiB page of [va, va + len); -EFAULT if one is absent. */
 int kt_pfns(const void *va, size_t len, uint64_t *pfns);
+/* The same through an open /proc/self/pagemap fd (no open in the call). */
+int kt_pfns_fd(int pagemap_fd, const void *va, size_t len, uint64_t *pfns);
 /*
  * Bytes that are physically contiguous from byte off of a range whose
  * pages have PFNs pfns[0..npages), up to the end of the range.

@@ -7,6 +7,16 @@
  * The ABI is mainline's (Linux 7.3), bit for bit: command 0x95 on
  * IOMMUFD_TYPE, a 40-byte argument. Whatever the headers say is checked
  * against these numbers at build time.
+ *
+ * length, in: the most bytes to scan for physical contiguity, 0 meaning no
+ * limit (mainline's header and selftest; an early version of our ABI note
+ * made 0 EINVAL, which round 2 of the series corrects). Out: the bytes that
+ * are physically contiguous from out_phys, up to the end of the mapped area
+ * (IOMMU_IOAS_MAP) that holds iova, never more than a non-zero input.
+ * Errors, in order: EPERM (no CAP_SYS_RAWIO), EOPNOTSUPP (flags or
+ * __reserved), EOVERFLOW (iova beyond unsigned long), ENOENT (bad ioas_id,
+ * nothing mapped at iova), EOPNOTSUPP (no noiommu device attached to a
+ * noiommu domain of the IOAS); EINVAL/E2BIG for a bad size.
  */
 #ifndef KT_UAPI_H
 #define KT_UAPI_H

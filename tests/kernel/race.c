@@ -12,7 +12,10 @@
  * /proc/self/pagemap, ENOENT (A unmapped at that moment) or EOPNOTSUPP (no
  * device attached at that moment), never anything else; the kernel must
  * not warn (the harness checks the console; lockdep runs on 'debug'); and
- * every pin must be gone at the end.
+ * every pin must be gone at the end. The PFNs the answers are checked
+ * against are read once, after A and B have been pinned for the whole run
+ * by a user HWPT of a third IOAS (detaches and unmaps unpin them in the
+ * IOAS under test, and unpinned pages may move).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -118,6 +121,7 @@ int main(int argc, char **argv)
 	int seconds = argc > 2 ? atoi(argv[2]) : 20;
 	pthread_t th[4];
 	struct kt_pins start, end;
+	uint32_t ioas_pin = 0, hwpt_pin = 0;
 	uint64_t iova;
 	int64_t left;
 	int i, ret;
@@ -132,19 +136,33 @@ int main(int argc, char **argv)
 		kt_bail("cannot open %s", bdf);
 	if (kt_buf_alloc(&a, LEN, false) || kt_buf_alloc(&b, LEN, false))
 		kt_bail("buffers");
-	/* A once to learn its PFNs (they do not move: it stays in use). */
+	/*
+	 * The readers compare with PFNs read once, but A is unpinned by every
+	 * unmap and both A and B by every detach: unpinned pages may move, and
+	 * the next pin would then give other PFNs. So both are also mapped
+	 * into a third IOAS whose user HWPT (a noiommu domain with no device)
+	 * keeps them pinned, unmovable, for the whole run; pagemap is read
+	 * after that pin.
+	 */
+	ret = kt_ioas_alloc(c.iommufd, &ioas_pin);
+	if (!ret)
+		ret = kt_hwpt_alloc(c.iommufd, c.dev_id, ioas_pin, &hwpt_pin);
 	iova = IOVA_A;
-	ret = kt_map(c.iommufd, c.ioas_id, a.va, LEN, &iova, KT_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
+	if (!ret)
+		ret = kt_map(c.iommufd, ioas_pin, a.va, LEN, &iova,
+			     KT_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
+	iova = IOVA_B;
+	if (!ret)
+		ret = kt_map(c.iommufd, ioas_pin, b.va, LEN, &iova,
+			     KT_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
 	if (!ret)
 		ret = kt_pfns(a.va, LEN, pfn_a);
 	if (!ret)
-		ret = kt_unmap(c.iommufd, c.ioas_id, IOVA_A, LEN);
+		ret = kt_pfns(b.va, LEN, pfn_b);
 	iova = IOVA_B;
 	if (!ret)
 		ret = kt_map(c.iommufd, c.ioas_id, b.va, LEN, &iova,
 			     KT_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
-	if (!ret)
-		ret = kt_pfns(b.va, LEN, pfn_b);
 	if (ret)
 		kt_bail("set-up: %s", kt_errname(ret));
 
