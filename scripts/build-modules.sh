@@ -226,10 +226,11 @@ mkdir -p "$src"
 # One pass over the tarball: the module directories, everything Kconfig
 # reads, and every file the series changes.
 members=("$top/drivers/vfio/*" "$top/drivers/iommu/iommufd/*" "$top/drivers/iommu/iommu-priv.h"
+	"$top/drivers/iommu/iommu-pages.h"
 	"$top/lib/interval_tree.c" "$top/Kconfig" "$top/*/Kconfig*" "$top/scripts/*")
 for f in "${touched[@]}"; do
 	case $f in # (a member matched by two patterns counts for the first only)
-	drivers/vfio/*|drivers/iommu/iommufd/*|*/Kconfig*|Kconfig*|scripts/*|lib/interval_tree.c|drivers/iommu/iommu-priv.h) ;;
+	drivers/vfio/*|drivers/iommu/iommufd/*|*/Kconfig*|Kconfig*|scripts/*|lib/interval_tree.c|drivers/iommu/iommu-priv.h|drivers/iommu/iommu-pages.h) ;;
 	*) members+=("$top/$f") ;;
 	esac
 done
@@ -348,7 +349,8 @@ stage=$work/mod
 mkdir -p "$stage/drivers/iommu" "$stage/vni-include"
 cp -a "$src/drivers/vfio" "$stage/drivers/"
 cp -a "$src/drivers/iommu/iommufd" "$stage/drivers/iommu/"
-cp "$src/drivers/iommu/iommu-priv.h" "$stage/drivers/iommu/"
+# iommufd includes these two from its parent directory.
+cp "$src/drivers/iommu/iommu-priv.h" "$src/drivers/iommu/iommu-pages.h" "$stage/drivers/iommu/"
 # Our headers (the series' versions) win over the headers package's:
 # Kbuild puts NOSTDINC_FLAGS before its own include path.
 for f in "${touched[@]}" "${created[@]}"; do
