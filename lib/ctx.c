@@ -42,7 +42,8 @@ int vni_ctx_new(struct vni_ctx **ctxp, unsigned int flags)
 		ret = ctx->iommufd;
 		if (ret == -ENOENT)
 			ret = vnip_err(ret, "%s does not exist: the kernel needs "
-				       "CONFIG_IOMMUFD (modprobe iommufd)", VNIP_DEV_IOMMU);
+				       "CONFIG_IOMMUFD (modprobe iommufd): "
+				       VNIP_NOIOMMU_FIX, VNIP_DEV_IOMMU);
 		else
 			ret = vnip_err(ret, "cannot open %s", VNIP_DEV_IOMMU);
 		goto err_xlate;

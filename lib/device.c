@@ -102,8 +102,8 @@ static int preflight(const char *bdf, char *cdev, size_t cdev_len)
 	n = vnip_read_file(VNIP_NOIOMMU_PARAM, buf, sizeof(buf));
 	if (n == -ENOENT)
 		return vnip_err(-ENOENT,
-				"%s does not exist: load vfio (modprobe vfio) or use a "
-				"kernel built with CONFIG_VFIO_NOIOMMU=y", VNIP_NOIOMMU_PARAM);
+				"%s does not exist: load vfio (modprobe vfio), or use "
+				VNIP_NOIOMMU_FIX, VNIP_NOIOMMU_PARAM);
 	if (n < 0)
 		return vnip_err((int)n, "cannot read %s", VNIP_NOIOMMU_PARAM);
 	if (!(buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1'))

@@ -65,6 +65,10 @@ extern const struct vnip_sys vnip_sys_default;
 /* The sysfs and /dev roots (tests may not rely on the host's). */
 #define VNIP_SYSFS_PCI "/sys/bus/pci/devices"
 #define VNIP_NOIOMMU_PARAM "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
+/* What to do when the kernel has no no-IOMMU support at all. */
+#define VNIP_NOIOMMU_FIX \
+	"Linux >= 7.3 with CONFIG_VFIO_NOIOMMU=y, or on Debian 12's 6.12 kernel " \
+	"the vfionoiommu-dkms package"
 #define VNIP_DEV_IOMMU "/dev/iommu"
 #define VNIP_DEV_VFIO_DEVICES "/dev/vfio/devices"
 

@@ -448,7 +448,9 @@ static int ensure_noiommu(const struct opts *o, const struct vni_pci_dev_info *i
 			return 0;
 		if (mode == -ENOENT) {
 			vt_err("%s does not exist: the kernel has no VFIO no-IOMMU support "
-			       "(CONFIG_VFIO_NOIOMMU) or vfio is not loaded (modprobe vfio)", path);
+			       "(CONFIG_VFIO_NOIOMMU) or vfio is not loaded (modprobe vfio); "
+			       "use Linux >= 7.3, or on Debian 12's 6.12 kernel the "
+			       "vfionoiommu-dkms package", path);
 			return -ENOENT;
 		}
 		if (sysfs_write(o, path, "1") < 0)
