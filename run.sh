@@ -22,7 +22,13 @@ build_fuzz=$top/build-fuzz
 build_arm64=$top/build-arm64
 export VNI_CACHE_DIR=$cache
 
-step() { printf '\n==> %s\n' "$*"; }
+t0=$(date +%s)
+# Each step prints the minutes:seconds since the start, so a CI log shows
+# where a cold run spends its time.
+step() {
+	local dt=$(( $(date +%s) - t0 ))
+	printf '\n==> [%d:%02d] %s\n' $((dt / 60)) $((dt % 60)) "$*"
+}
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -127,9 +133,12 @@ test)
 	"$top/scripts/test-arm64.sh" "$build_arm64" || rc=1
 	step "unit and QEMU tests"
 	meson test -C "$build" --suite unit --suite vm --no-rebuild --print-errorlogs || rc=1
+	step "Debian 12's own kernel: DKMS modules, .debs, QEMU on Debian's vmlinuz"
+	"$top/scripts/test-debian.sh" --kernels "$kernels" --build "$build" || rc=1
 	step "summary"
 	summary "$build_asan/meson-logs/testlog.json" "$build_fuzz/meson-logs/testlog.json" \
-		"$build_arm64/meson-logs/testlog.json" "$build/meson-logs/testlog.json"
+		"$build_arm64/meson-logs/testlog.json" "$build/meson-logs/testlog.json" \
+		"$build/meson-logs/testlog-debian.json"
 	exit $rc
 	;;
 *)
