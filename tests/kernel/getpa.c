@@ -22,7 +22,14 @@
  *    huge page, runs and offsets as above;
  *  - a mapping of the middle of a huge page: the run stops at the end of
  *    the mapping although the memory goes on;
- *  - the same memory mapped again at an IOVA the kernel picks.
+ *  - the same memory mapped again at an IOVA the kernel picks;
+ *  - whole tables: two huge pages that sit side by side in physical memory,
+ *    mapped in order one page below a 2 MiB IOVA boundary, so that the
+ *    kernel uses 4 KiB leaves and the 2 MiB table at the boundary is full
+ *    and one physical run (which the walk takes in one step): with length
+ *    0 the run is the whole 4 MiB area, and every page, offset and cap
+ *    agrees with pagemap; then the same with two huge pages that are not
+ *    side by side: the run ends where the second page starts.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "kt-iommufd.h"
 #include "kt-mem.h"
@@ -39,6 +48,10 @@
 #define IOVA_4K 0x40000000ULL
 #define IOVA_HUGE 0x80000000ULL
 #define IOVA_SUB 0xc0000000ULL
+/* 2 MiB aligned; the whole-table areas start one page below it */
+#define IOVA_TABLE 0x100000000ULL
+/* Huge pages to choose a physically adjacent pair from */
+#define TABLE_POOL 8
 #define BUF_4K_LEN (4UL << 20)
 #define BUF_HUGE_LEN (2 * KT_HUGE)
 #define MAX_REPORTS 5
@@ -236,6 +249,120 @@ static void run_region(struct region *r, uint64_t *seed)
 	check_mapping_end(r);
 }
 
+/* Pages @first and @second of the huge page file @fd, in that order, at a 2 MiB aligned VA. */
+static uint8_t *map_pair(int fd, size_t first, size_t second)
+{
+	uint8_t *win, *va;
+
+	win = mmap(NULL, 3 * KT_HUGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (win == MAP_FAILED)
+		return NULL;
+	va = (uint8_t *)(((uintptr_t)win + KT_HUGE - 1) & ~(KT_HUGE - 1));
+	if (mmap(va, KT_HUGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd,
+		 (off_t)(first * KT_HUGE)) == MAP_FAILED ||
+	    mmap(va + KT_HUGE, KT_HUGE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd, (off_t)(second * KT_HUGE)) == MAP_FAILED)
+		return NULL;
+	return va;
+}
+
+/*
+ * Map two huge pages of @fd at IOVA_TABLE - 4 KiB and check the area: with
+ * @adjacent they are one 4 MiB physical run, otherwise two 2 MiB ones.
+ */
+static void check_table_pair(const struct kt_ctx *c, int fd, size_t first, size_t second,
+			     bool adjacent, uint64_t *seed)
+{
+	struct region r = { .name = adjacent ? "whole-table" : "split-table" };
+	uint64_t want = adjacent ? 2 * KT_HUGE : KT_HUGE, pa, len;
+	uint8_t *va = map_pair(fd, first, second);
+	int ret;
+
+	if (!va)
+		kt_bail("%s: cannot map huge pages %zu and %zu side by side: %s", r.name, first,
+			second, strerror(errno));
+	r.iommufd = c->iommufd;
+	r.ioas = c->ioas_id;
+	r.iova = IOVA_TABLE - KT_PAGE;
+	r.len = 2 * KT_HUGE;
+	ret = kt_map(c->iommufd, c->ioas_id, va, r.len, &r.iova,
+		     KT_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
+	kt_check(!ret, "%s: map huge pages %zu, %zu at iova %#" PRIx64 " (4 KiB leaves): %s",
+		 r.name, first, second, r.iova, kt_errname(ret));
+	if (region_load(&r, va))
+		kt_bail("cannot read pagemap");
+	kt_check(kt_run_bytes(r.pfns, r.npages, 0) == want,
+		 "%s: pagemap agrees that the pages are %s", r.name,
+		 adjacent ? "one run" : "two runs");
+
+	ret = kt_get_pa(c->iommufd, c->ioas_id, r.iova, 0, &pa, &len);
+	kt_check(!ret && pa == r.pfns[0] * KT_PAGE && len == want,
+		 "%s: length 0 from the area start: PA %#" PRIx64 " length %" PRIu64
+		 " (want %#" PRIx64 " %" PRIu64 "), %s", r.name, ret ? 0 : pa, ret ? 0 : len,
+		 r.pfns[0] * KT_PAGE, want, kt_errname(ret));
+	/* From the table start: capped at exactly the table, and one byte short */
+	ret = kt_get_pa(c->iommufd, c->ioas_id, IOVA_TABLE, KT_HUGE, &pa, &len);
+	kt_check(!ret && pa == r.pfns[1] * KT_PAGE && len == (adjacent ? KT_HUGE : KT_HUGE - KT_PAGE),
+		 "%s: cap of one table from the table start: length %" PRIu64 ", %s", r.name,
+		 ret ? 0 : len, kt_errname(ret));
+	ret = kt_get_pa(c->iommufd, c->ioas_id, IOVA_TABLE, KT_HUGE - 1, &pa, &len);
+	kt_check(!ret && len == (adjacent ? KT_HUGE - 1 : KT_HUGE - KT_PAGE),
+		 "%s: cap one byte short of the table: length %" PRIu64 ", %s", r.name,
+		 ret ? 0 : len, kt_errname(ret));
+	run_region(&r, seed);
+
+	ret = kt_unmap(c->iommufd, c->ioas_id, r.iova, r.len);
+	kt_check(!ret, "%s: unmap: %s", r.name, kt_errname(ret));
+	munmap(va, r.len);
+	free(r.pfns);
+}
+
+/* Find two pages of a huge page file that are physically adjacent, and one that is not. */
+static void check_whole_tables(const struct kt_ctx *c, uint64_t *seed)
+{
+	uint64_t pfn[TABLE_POOL];
+	size_t i, j, first = 0, second = 0, other = TABLE_POOL;
+	bool found = false;
+	uint8_t *va;
+	int fd;
+
+	fd = kt_huge_file(TABLE_POOL * KT_HUGE);
+	if (fd < 0)
+		kt_bail("whole-table: hugetlbfs file of %d pages (%lu free): %s", TABLE_POOL,
+			kt_hugepages_free(), strerror(-fd));
+	va = mmap(NULL, TABLE_POOL * KT_HUGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		  fd, 0);
+	if (va == MAP_FAILED)
+		kt_bail("whole-table: map %d huge pages: %s", TABLE_POOL, strerror(errno));
+	for (i = 0; i < TABLE_POOL; i++)
+		if (kt_pfns(va + i * KT_HUGE, KT_PAGE, &pfn[i]))
+			kt_bail("whole-table: pagemap");
+	munmap(va, TABLE_POOL * KT_HUGE);
+
+	for (i = 0; i < TABLE_POOL && !found; i++)
+		for (j = 0; j < TABLE_POOL && !found; j++)
+			if (pfn[j] == pfn[i] + KT_HUGE / KT_PAGE) {
+				first = i;
+				second = j;
+				found = true;
+			}
+	/* Boot-time huge pages come from one block of memory: one pair is adjacent */
+	if (!found)
+		kt_bail("whole-table: none of %d huge pages is physically adjacent to another",
+			TABLE_POOL);
+	for (i = 0; i < TABLE_POOL; i++)
+		if (i != first && i != second && pfn[i] != pfn[first] + KT_HUGE / KT_PAGE)
+			other = i;
+	if (other == TABLE_POOL)
+		kt_bail("whole-table: no huge page apart from page %zu", first);
+	kt_diag("whole-table: huge pages %zu, %zu adjacent (PFN %#" PRIx64 ", %#" PRIx64
+		"), %zu apart", first, second, pfn[first], pfn[second], other);
+
+	check_table_pair(c, fd, first, second, true, seed);
+	check_table_pair(c, fd, first, other, false, seed);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
@@ -317,6 +444,8 @@ int main(int argc, char **argv)
 	kt_check(!memcmp(rauto.pfns, r4k.pfns, rauto.npages * sizeof(uint64_t)),
 		 "auto-iova: mapping the memory twice did not move it");
 	check_every_page(&rauto);
+
+	check_whole_tables(&c, &seed);
 
 	ret = kt_unmap(c.iommufd, c.ioas_id, 0, UINT64_MAX);
 	kt_check(!ret, "unmap everything: %s", kt_errname(ret));

@@ -22,24 +22,34 @@ static void touch(struct kt_buf *b)
 		b->va[i] = (uint8_t)(i / KT_PAGE);
 }
 
-static int alloc_huge(struct kt_buf *b)
+int kt_huge_file(size_t len)
 {
 	char path[] = "/dev/hugepages/kt-XXXXXX";
 	struct statfs sfs;
-	void *va;
 	int fd, err;
 
 	if (statfs("/dev/hugepages", &sfs) || sfs.f_type != KT_HUGETLBFS_MAGIC)
 		return -ENOENT;
-	fd = mkstemp(path);
+	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	unlink(path);
-	if (ftruncate(fd, (off_t)b->len)) {
+	if (ftruncate(fd, (off_t)len)) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
+	return fd;
+}
+
+static int alloc_huge(struct kt_buf *b)
+{
+	void *va;
+	int fd, err;
+
+	fd = kt_huge_file(b->len);
+	if (fd < 0)
+		return fd;
 	va = mmap(NULL, b->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	err = va == MAP_FAILED ? -errno : 0;
 	close(fd);

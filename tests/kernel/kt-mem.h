@@ -31,6 +31,12 @@ int kt_buf_alloc(struct kt_buf *b, size_t len, bool huge);
  */
 int kt_buf_alloc_scattered(struct kt_buf *b, size_t len, uint64_t *seed);
 void kt_buf_free(struct kt_buf *b);
+/*
+ * An unlinked file of len bytes (a multiple of 2 MiB) on the hugetlbfs at
+ * /dev/hugepages, opened O_CLOEXEC, for mapping its pages in any order.
+ * Returns the fd or -errno.
+ */
+int kt_huge_file(size_t len);
 
 /* PFN of every 4 KiB page of [va, va + len); -EFAULT if one is absent. */
 int kt_pfns(const void *va, size_t len, uint64_t *pfns);
