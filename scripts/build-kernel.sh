@@ -13,10 +13,15 @@
 #   src/vanilla/      the unpacked tarball (re-extracted when it changes)
 #   src/patched/      hard-linked copy of src/vanilla with the series applied
 #                     (re-made when the series or a patch changes)
-#   build/<flavour>/  make O= build directory (kept; wiped when its source
-#                     tree is re-made)
+#   build/<flavour>/  hard-linked copy of src/vanilla or src/patched for this
+#                     flavour, re-made when that tree changes; make O=obj
+#                     builds in build/<flavour>/obj/, so kbuild names every
+#                     file relative to it (srctree "..") and compile commands
+#                     are the same for every flavour
 #   ccache/           CCACHE_DIR (or $VNI_CCACHE_DIR): after a patch edit most
-#                     objects hit it
+#                     objects hit it, and so do the objects a flavour shares
+#                     with another of the same config (vanilla after group:
+#                     all but what the series touches)
 #   logs/<flavour>.log  full output of the last build of that flavour
 #   kernels/<flavour>/  the default output directory (--kernels)
 #
@@ -216,13 +221,18 @@ if [ "$tree" = patched ] && [ "$(cat "$src/.vni-tree-key" 2>/dev/null)" != "$tre
 fi
 
 # --- configure ---------------------------------------------------------------
-b="$cache/build/$flavour"
-if [ "$(cat "$b/.vni-tree-key" 2>/dev/null)" != "$tree:$tree_key" ]; then
+wt="$cache/build/$flavour"
+b="$wt/obj"
+if [ "$(cat "$wt/.vni-src-key" 2>/dev/null)" != "$tree:$tree_key" ]; then
 	# New source tree: kept objects could be newer than changed sources.
 	# Start clean; ccache makes the recompile cheap.
-	rm -rf "$b"
-	mkdir -p "$b"
-	echo "$tree:$tree_key" >"$b/.vni-tree-key"
+	rm -rf "$wt" "$wt.new"
+	cp -al "$src" "$wt.new"
+	# Hard links: replace the copied key file, never write through it.
+	rm -f "$wt.new/.vni-tree-key"
+	mkdir "$wt.new/obj"
+	echo "$tree:$tree_key" >"$wt.new/.vni-src-key"
+	mv "$wt.new" "$wt"
 fi
 if [ "$(cat "$b/.vni-built-key" 2>/dev/null)" = "$flavour_key" ] &&
    [ -f "$b/vni-headers/include/linux/vfio.h" ] && [ -d "$b/vni-selftests" ]; then
@@ -255,12 +265,13 @@ fi
 export KBUILD_BUILD_USER=vni KBUILD_BUILD_HOST=vni
 KBUILD_BUILD_TIMESTAMP=$(date -u -d "@$(stat -c %Y "$tarball")" '+%a %b %e %T UTC %Y')
 export KBUILD_BUILD_TIMESTAMP
-kmake=(make -C "$src" O="$b" ARCH=x86_64)
+# O= a direct subdirectory of the tree: kbuild then uses srctree "..".
+kmake=(make -C "$wt" O="$b" ARCH=x86_64)
 
 if [ "$need_build" = 1 ]; then
 say "configuring: tinyconfig + $fragments"
 run "${kmake[@]}" tinyconfig
-run env -C "$src" ./scripts/kconfig/merge_config.sh -m -O "$b" "$b/.config" "${frag_files[@]}"
+run env -C "$wt" ./scripts/kconfig/merge_config.sh -m -O "$b" "$b/.config" "${frag_files[@]}"
 run "${kmake[@]}" olddefconfig
 
 # Every CONFIG_ line of the fragments must have survived (the last fragment
