@@ -19,7 +19,7 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$(realpath -m "${1:-$top/build-arm64}")
 cross=$top/cross/aarch64-linux-gnu.ini
-packages=(gcc-aarch64-linux-gnu qemu-user libudev-dev:arm64 libcmocka-dev:arm64
+packages=(gcc-aarch64-linux-gnu qemu-user libc6-dev:arm64 libudev-dev:arm64 libcmocka-dev:arm64
 	libnl-3-dev:arm64 libnl-route-3-dev:arm64)
 
 step() { printf '\n==> %s\n' "$*"; }
