@@ -87,14 +87,35 @@ extern "C" {
 struct vni_ctx;
 
 /**
- * enum vni_backend - how DMA addresses are produced
- * @VNI_BACKEND_NOIOMMU: VFIO no-IOMMU over iommufd. The DMA address is the
- *                       physical address, learnt once per physically
- *                       contiguous run with IOMMU_IOAS_NOIOMMU_GET_PA when
- *                       memory is mapped. The only backend so far.
+ * enum vni_backend - how a context reaches its devices and makes DMA addresses
+ * @VNI_BACKEND_AUTO:    not chosen yet (vni_ctx_backend() before the first
+ *                       device opens) or, for vni_ctx_set_backend(), "choose
+ *                       from the first device"
+ * @VNI_BACKEND_NOIOMMU: no-IOMMU vfio cdev (/dev/vfio/devices/noiommu-vfioN)
+ *                       over iommufd. The DMA address is the physical
+ *                       address, learnt once per physically contiguous run
+ *                       with IOMMU_IOAS_NOIOMMU_GET_PA when memory is
+ *                       mapped; the kernel pins the memory. Linux >= 7.3,
+ *                       the libvfionoiommu 6.12 series or its DKMS modules.
+ *                       Name "noiommu".
+ * @VNI_BACKEND_LEGACY:  legacy no-IOMMU group (/dev/vfio/noiommu-N) in a
+ *                       VFIO_NOIOMMU_IOMMU container, on any kernel with
+ *                       CONFIG_VFIO_NOIOMMU (>= 4.5). The DMA address is the
+ *                       physical address from /proc/self/pagemap (needs
+ *                       CAP_SYS_ADMIN), read when memory is mapped. The
+ *                       kernel pins nothing: see vni_dma_map() and
+ *                       VNI_DMA_MAP_MAY_MOVE. Name "legacy".
+ *
+ * Automatic selection (the default) takes the first that the first
+ * device's kernel offers: for a device without an IOMMU "noiommu", then
+ * "legacy". A device behind a real IOMMU is refused (-EXDEV) by this
+ * version. The environment variable VNI_BACKEND (read by vni_ctx_new(),
+ * ignored in set-user-ID programs) or vni_ctx_set_backend() forces one.
  */
 enum vni_backend {
+	VNI_BACKEND_AUTO = 0,
 	VNI_BACKEND_NOIOMMU = 1,
+	VNI_BACKEND_LEGACY = 2,
 };
 
 /**
@@ -102,12 +123,13 @@ enum vni_backend {
  * @ctxp:  output; set only on success
  * @flags: must be 0
  *
- * Opens /dev/iommu (O_RDWR | O_CLOEXEC) and allocates an IOAS.
+ * Makes no system call: the kernel objects of the backend (the iommufd and
+ * its IOAS, or the VFIO container) are set up when the first device is
+ * opened, once the backend is known. Reads VNI_BACKEND (see enum
+ * vni_backend).
  *
- * Return: 0; -EINVAL for a NULL @ctxp or unknown @flags; -ENOENT if
- * /dev/iommu does not exist (kernel without CONFIG_IOMMUFD, or the iommufd
- * module not loaded); -EACCES/-EPERM if it cannot be opened; -ENOMEM; other
- * negative errno values from the kernel.
+ * Return: 0; -EINVAL for a NULL @ctxp, unknown @flags or a VNI_BACKEND that
+ * names no backend; -ENOMEM.
  */
 int vni_ctx_new(struct vni_ctx **ctxp, unsigned int flags);
 
@@ -128,18 +150,60 @@ int vni_ctx_destroy(struct vni_ctx **ctxp);
  * vni_ctx_backend() - backend of a context
  * @ctx: context
  *
- * Return: an enum vni_backend value, or -EINVAL for a NULL @ctx.
+ * Return: an enum vni_backend value: the backend in use once a device has
+ * been opened, the forced one (VNI_BACKEND, vni_ctx_set_backend()) before,
+ * else VNI_BACKEND_AUTO; -EINVAL for a NULL @ctx.
  */
 int vni_ctx_backend(const struct vni_ctx *ctx);
+
+/**
+ * vni_ctx_set_backend() - force a backend instead of choosing automatically
+ * @ctx:     context
+ * @backend: an enum vni_backend value; VNI_BACKEND_AUTO restores automatic
+ *           selection (also over VNI_BACKEND)
+ *
+ * Only before the first device is opened in @ctx: the backend is fixed for
+ * the life of the context from then on. A device the forced backend cannot
+ * drive is refused by vni_device_open() with the reason (see the errors
+ * table in docs/usage.md).
+ *
+ * Return: 0; -EINVAL for a NULL @ctx or an unknown @backend; -EBUSY once a
+ * device has been opened in @ctx.
+ */
+int vni_ctx_set_backend(struct vni_ctx *ctx, int backend);
+
+/**
+ * vni_backend_name() - name of a backend
+ * @backend: an enum vni_backend value
+ *
+ * Return: "auto", "noiommu" or "legacy" (the names VNI_BACKEND takes), or
+ * "?" for an unknown value. Never NULL.
+ */
+const char *vni_backend_name(int backend);
+
+/**
+ * vni_backend_probe() - which backend a new context would use for a device
+ * @bdf: PCI address ("dddd:bb:dd.f" or "bb:dd.f")
+ *
+ * Runs the checks vni_device_open() runs before it opens anything (sysfs,
+ * /dev, the noiommu switch, VNI_BACKEND) and reports the backend it would
+ * choose, without opening the device. For tools.
+ *
+ * Return: an enum vni_backend value (> 0), or the negative errno (with
+ * message and reason) that vni_device_open() would fail with.
+ */
+int vni_backend_probe(const char *bdf);
 
 /**
  * vni_ctx_iommufd() - the context's iommufd file descriptor
  * @ctx: context
  *
  * For callers that issue their own iommufd ioctls. The descriptor stays owned
- * by the context: do not close it.
+ * by the context: do not close it. It exists once a device has been opened
+ * with the "noiommu" backend.
  *
- * Return: the descriptor, or -EINVAL for a NULL @ctx.
+ * Return: the descriptor; -EINVAL for a NULL @ctx; -ENODEV if no device
+ * has been opened yet; -EOPNOTSUPP if the backend uses no iommufd.
  */
 int vni_ctx_iommufd(const struct vni_ctx *ctx);
 
@@ -148,7 +212,8 @@ int vni_ctx_iommufd(const struct vni_ctx *ctx);
  * @ctx:     context
  * @ioas_id: output
  *
- * Return: 0, or -EINVAL for NULL arguments.
+ * Return: 0; -EINVAL for NULL arguments; -ENODEV or -EOPNOTSUPP as
+ * vni_ctx_iommufd().
  */
 int vni_ctx_ioas_id(const struct vni_ctx *ctx, uint32_t *ioas_id);
 

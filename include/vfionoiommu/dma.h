@@ -70,15 +70,38 @@ extern "C" {
 #define VNI_PAGE_SIZE_2M ((size_t)2 * 1024 * 1024)
 
 /**
+ * VNI_DMA_MAP_MAY_MOVE - vni_dma_map(): accept memory the kernel may move
+ *
+ * Only the legacy backend (VNI_BACKEND_LEGACY) looks at it: there the kernel
+ * pins nothing, so the library maps caller memory only if it is made of
+ * hugetlb pages (which the kernel neither migrates nor swaps in normal
+ * operation), unless this flag is given. With it, the library mlock()s the
+ * range (no swapping) and reads its physical addresses once; but the kernel
+ * may still migrate a 4 KiB page (compaction, NUMA balancing, memory
+ * hot-unplug, KSM, transparent hugepage collapse) and give the old frame to
+ * someone else, and the device then reads stale data from it and writes
+ * into memory the process no longer owns: silent corruption of other
+ * processes or the kernel. Use it for tests and short-lived tools, never for
+ * a long-running driver; allocate with vni_dma_alloc() instead. The other
+ * backends ignore it (the kernel pins or the IOMMU translates).
+ */
+#define VNI_DMA_MAP_MAY_MOVE (1u << 0)
+
+/**
  * vni_dma_map() - pin and translate caller memory
  * @ctx:   context
  * @vaddr: start, aligned to 4 KiB
  * @len:   length, a non-zero multiple of 4 KiB
- * @flags: must be 0
+ * @flags: 0 or VNI_DMA_MAP_MAY_MOVE
  *
- * Maps [@vaddr, @vaddr + @len) into the context's IOAS at IOVA == @vaddr
- * (pinning it) and fills the translation table, one GET_PA ioctl per
- * physically contiguous run.
+ * Makes [@vaddr, @vaddr + @len) reachable by the context's devices and
+ * fills the translation table. "noiommu": maps it into the IOAS at IOVA ==
+ * @vaddr (the kernel pins it), one GET_PA ioctl per physically contiguous
+ * run. "legacy": checks that it is hugetlb memory (else -EINVAL, reason
+ * VNI_REASON_MAY_MOVE, unless VNI_DMA_MAP_MAY_MOVE), mlock()s it and reads
+ * its physical addresses from /proc/self/pagemap in one pass (needs
+ * CAP_SYS_ADMIN: -EPERM, reason VNI_REASON_PAGEMAP_HIDDEN, without); unmap
+ * munlock()s it again.
  *
  * Return: 0; -EINVAL for a NULL @ctx/@vaddr, zero or unaligned @vaddr/@len,
  * unknown @flags; -EOVERFLOW if @vaddr + @len wraps; -ERANGE if the range
@@ -86,7 +109,7 @@ extern "C" {
  * device is open in the context; -EFAULT if the memory is not mapped in the
  * process; -ENOMEM (includes the kernel refusing to pin more: RLIMIT_MEMLOCK);
  * -EIO if the kernel's answer is inconsistent; other negative errno values
- * from IOMMU_IOAS_MAP / GET_PA. On failure nothing stays pinned.
+ * from IOMMU_IOAS_MAP / GET_PA. On failure nothing stays pinned or locked.
  */
 int vni_dma_map(struct vni_ctx *ctx, void *vaddr, size_t len,
 		unsigned int flags);
@@ -133,6 +156,10 @@ int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len);
  * physically contiguous, so a buffer of hugepages has one contiguous run per
  * page at least; vni_dma_segments() tells the truth either way.
  * The length actually allocated is reported by vni_dma_lookup().
+ *
+ * With the legacy backend (the kernel pins nothing) every buffer comes from
+ * 2 MiB hugepages, whatever @len (VNI_DMA_ALLOC_SMALL is -EINVAL, reason
+ * VNI_REASON_MAY_MOVE; no free hugepage is -ENOMEM), and is mlock()ed.
  *
  * Alignment: the buffer's virtual address is aligned to its page size (4 KiB,
  * or 2 MiB for hugepages), and so is the DMA address of each page (a 2 MiB
