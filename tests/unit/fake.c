@@ -32,19 +32,28 @@
 #define BAR2_SIZE 4096u
 #define CDEV_MAJOR 511u
 
-enum fd_type { FD_FREE = 0, FD_FILE, FD_DIR, FD_IOMMU, FD_VDEV, FD_EVENT };
+enum fd_type { FD_FREE = 0, FD_FILE, FD_DIR, FD_IOMMU, FD_VDEV, FD_EVENT,
+	       FD_CONTAINER, FD_GROUP, FD_PAGEMAP, FD_SMAPS };
 
 struct ffd {
 	enum fd_type type;
 	char data[256];      /* FD_FILE content / FD_DIR names separated by \n */
 	size_t pos;
-	int dev;             /* FD_VDEV: device index */
+	int dev;             /* FD_VDEV, FD_GROUP: device index */
+	char *big;           /* FD_SMAPS content (malloc) */
+	int container;       /* FD_GROUP: the container fd set, -1; FD_CONTAINER: iommu set (1) */
 };
 
 struct fmap {          /* mmap made through vnip_sys */
 	void *addr;
 	size_t len;
 	bool huge;
+	uint64_t pa;       /* huge: physical address of the first page */
+};
+
+#define MAX_LOCKS 4096
+struct flock_range {
+	uint64_t va, len;
 };
 
 struct iomap {
@@ -66,6 +75,7 @@ struct fdevst {
 	uint8_t cfg[CFG_SIZE];
 	uint8_t bar2[BAR2_SIZE];
 	int irq_index;       /* -1 */
+	bool via_group;      /* opened with VFIO_GROUP_GET_DEVICE_FD */
 	unsigned int irq_count;
 	unsigned int tp_left; /* Device Status reads that still show TP */
 };
@@ -80,10 +90,12 @@ static struct {
 	uint32_t next_id;
 	struct fdevst devs[FAKE_MAX_DEVS];
 	uint64_t rng;
-	uint64_t next_pa;
+	uint64_t next_pa, next_hpa;
 	long getpa_calls;
 	long nmmaps;
 	char log[8192];      /* operation log, see fake_log() */
+	struct flock_range locks[MAX_LOCKS];
+	long pagemap_reads;
 	long unsafe_detaches;
 	long sleeps;
 } F = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -249,6 +261,7 @@ static bool bus_master(const struct fdevst *d)
 
 static bool ioas_has_noiommu_dev(int fd, uint32_t id);
 static long make_layout(uint64_t va, uint64_t len, uint64_t *pa);
+static uint64_t pagemap_pa(uint64_t va);
 
 /* The kernel: the software page table of an IOAS exists while at least one
  * noiommu device is attached; without it the pages are not pinned (GET_PA:
@@ -297,6 +310,68 @@ static int open_locked(const char *path, int flags)
 		if (!F.cfg.have_iommu)
 			return ret_err(ENOENT);
 		return fd_new(FD_IOMMU);
+	}
+	if (strcmp(path, "/dev/vfio/vfio") == 0) {
+		if (F.cfg.no_legacy)
+			return ret_err(ENOENT);
+		fd = fd_new(FD_CONTAINER);
+		if (fd >= 0)
+			F.fds[fd - FD_BASE].container = 0;
+		return fd;
+	}
+	if (strncmp(path, "/dev/vfio/noiommu-", 18) == 0) {
+		char *end;
+		unsigned long g = strtoul(path + 18, &end, 10);
+
+		if (end == path + 18 || *end || F.cfg.no_legacy || g >= F.cfg.ndevs ||
+		    !F.cfg.devs[g].noiommu_group)
+			return ret_err(ENOENT);
+		for (int i = 0; i < MAX_FDS; i++)
+			if (F.fds[i].type == FD_GROUP && F.fds[i].dev == (int)g)
+				return ret_err(EBUSY);
+		fd = fd_new(FD_GROUP);
+		if (fd >= 0) {
+			F.fds[fd - FD_BASE].dev = (int)g;
+			F.fds[fd - FD_BASE].container = -1;
+		}
+		return fd;
+	}
+	if (strcmp(path, "/proc/self/pagemap") == 0)
+		return fd_new(FD_PAGEMAP);
+	if (strcmp(path, "/proc/self/smaps") == 0) {
+		size_t cap = 256 + (size_t)MAX_MMAPS * 128, n = 0;
+		char *b = malloc(cap);
+		uintptr_t last = 0;
+
+		if (!b)
+			return ret_err(ENOMEM);
+		/* the mmaps made through the library, in address order */
+		for (;;) {
+			const struct fmap *best = NULL;
+
+			for (int i = 0; i < MAX_MMAPS; i++)
+				if (F.maps[i].addr && (uintptr_t)F.maps[i].addr >= last &&
+				    (!best || F.maps[i].addr < best->addr))
+					best = &F.maps[i];
+			if (!best)
+				break;
+			n += (size_t)snprintf(b + n, cap - n,
+					      "%lx-%lx rw-p 00000000 00:0f 4711 %s\n"
+					      "Size: %zu kB\nKernelPageSize: %d kB\n"
+					      "VmFlags: rd wr mr mw me\n",
+					      (unsigned long)(uintptr_t)best->addr,
+					      (unsigned long)((uintptr_t)best->addr + best->len),
+					      best->huge ? "/anon_hugepage (deleted)" : "",
+					      best->len >> 10, best->huge ? 2048 : 4);
+			last = (uintptr_t)best->addr + 1;
+		}
+		fd = fd_new(FD_SMAPS);
+		if (fd < 0) {
+			free(b);
+			return fd;
+		}
+		F.fds[fd - FD_BASE].big = b;
+		return fd;
 	}
 	if (strncmp(path, VNIP_DEV_VFIO_DEVICES "/", strlen(VNIP_DEV_VFIO_DEVICES) + 1) == 0) {
 		int d = dev_by_cdev(path + strlen(VNIP_DEV_VFIO_DEVICES) + 1);
@@ -438,6 +513,11 @@ static int f_close(int fd)
 			if (F.iomaps[i].used && F.iomaps[i].iommufd == fd)
 				iomap_drop(&F.iomaps[i]);
 		memset(F.ioas_of[fd - FD_BASE], 0, sizeof(F.ioas_of[0]));
+	} else if (f->type == FD_SMAPS) {
+		free(f->big);
+	} else if (f->type == FD_GROUP || f->type == FD_CONTAINER) {
+		flog("%s%d:close", f->type == FD_GROUP ? "g" : "c",
+		     f->type == FD_GROUP ? f->dev : fd - FD_BASE);
 	} else if (f->type == FD_VDEV) {
 		struct fdevst *d = &F.devs[f->dev];
 		int iommufd = d->iommufd;
@@ -450,6 +530,7 @@ static int f_close(int fd)
 		d->ioas = 0;
 		d->iommufd = -1;
 		d->open = false;
+		d->via_group = false;
 		d->irq_index = -1;
 		if (ioas)
 			ioas_update_pins(iommufd, ioas);
@@ -468,14 +549,18 @@ static ssize_t f_read(int fd, void *buf, size_t len)
 		return ret_err(EIO);
 	pthread_mutex_lock(&F.lock);
 	f = fd_get(fd);
-	if (!f || f->type != FD_FILE) {
+	if (!f || (f->type != FD_FILE && f->type != FD_SMAPS)) {
 		pthread_mutex_unlock(&F.lock);
 		return ret_err(EBADF);
 	}
-	n = strlen(f->data) - f->pos;
-	if (n > len)
-		n = len;
-	memcpy(buf, f->data + f->pos, n);
+	{
+		const char *src = f->type == FD_SMAPS ? f->big : f->data;
+
+		n = strlen(src) - f->pos;
+		if (n > len)
+			n = len;
+		memcpy(buf, src + f->pos, n);
+	}
 	f->pos += n;
 	pthread_mutex_unlock(&F.lock);
 	return (ssize_t)n;
@@ -492,7 +577,24 @@ static ssize_t dev_rw(int fd, void *buf, size_t len, off_t off, bool write)
 		return ret_err(EIO);
 	pthread_mutex_lock(&F.lock);
 	f = fd_get(fd);
-	if (!f || f->type != FD_VDEV || !F.devs[f->dev].ioas) {
+	if (f && f->type == FD_PAGEMAP && !write) {
+		uint64_t *e = buf;
+
+		F.pagemap_reads++;
+		if ((off & 7) || (len & 7)) {
+			pthread_mutex_unlock(&F.lock);
+			return ret_err(EINVAL);
+		}
+		for (size_t i = 0; i < len / 8; i++) {
+			uint64_t va = ((uint64_t)off / 8 + i) * PG;
+
+			/* present; the PFN only for CAP_SYS_ADMIN */
+			e[i] = (1ull << 63) | (F.cfg.cap_sys_admin ? pagemap_pa(va) / PG : 0);
+		}
+		pthread_mutex_unlock(&F.lock);
+		return (ssize_t)len;
+	}
+	if (!f || f->type != FD_VDEV || (!F.devs[f->dev].ioas && !F.devs[f->dev].via_group)) {
 		pthread_mutex_unlock(&F.lock);
 		return ret_err(f ? EINVAL : EBADF);
 	}
@@ -641,6 +743,17 @@ static int f_stat(const char *path, struct stat *st)
 	if (fault())
 		return ret_err(EIO);
 	memset(st, 0, sizeof(*st));
+	if (strncmp(path, "/dev/vfio/noiommu-", 18) == 0) {
+		char *end;
+		unsigned long g = strtoul(path + 18, &end, 10);
+
+		if (end == path + 18 || *end || F.cfg.no_legacy || g >= F.cfg.ndevs ||
+		    !F.cfg.devs[g].noiommu_group)
+			return ret_err(ENOENT);
+		st->st_mode = S_IFCHR | 0600;
+		st->st_rdev = makedev(CDEV_MAJOR + 1, (unsigned int)g);
+		return 0;
+	}
 	if (strncmp(path, devs, strlen(devs)) != 0)
 		return ret_err(ENOENT);
 	pthread_mutex_lock(&F.lock);
@@ -681,6 +794,8 @@ static int f_capget(void *hdr, void *data)
 	memset(d, 0, 2 * sizeof(*d));
 	if (F.cfg.cap_rawio)
 		d[0].effective = 1u << 17;
+	if (F.cfg.cap_sys_admin)
+		d[0].effective |= 1u << 21;
 	return 0;
 }
 
@@ -751,10 +866,118 @@ static void *f_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
 		F.maps[i].addr = p;
 		F.maps[i].len = len;
 		F.maps[i].huge = huge;
+		F.maps[i].pa = 0;
+		if (huge) {
+			/* 2 MiB aligned pages, none adjacent to another */
+			F.maps[i].pa = F.next_hpa;
+			F.next_hpa += 2 * len + HPG;
+		}
 		F.nmmaps++;
 	}
 	pthread_mutex_unlock(&F.lock);
 	return p;
+}
+
+/* F.lock held. */
+static void locks_drop(uint64_t va, uint64_t len)
+{
+	for (int i = 0; i < MAX_LOCKS; i++)
+		if (F.locks[i].len && F.locks[i].va >= va &&
+		    F.locks[i].va + F.locks[i].len <= va + len)
+			F.locks[i].len = 0;
+}
+
+static int f_mlock(const void *addr, size_t len)
+{
+	uint64_t va = (uintptr_t)addr;
+	int i;
+
+	if (fault())
+		return ret_err(ENOMEM);
+	pthread_mutex_lock(&F.lock);
+	for (i = 0; i < MAX_LOCKS; i++)
+		if (!F.locks[i].len)
+			break;
+	if (i == MAX_LOCKS)
+		abort();
+	F.locks[i].va = va;
+	F.locks[i].len = len;
+	pthread_mutex_unlock(&F.lock);
+	return 0;
+}
+
+static int f_munlock(const void *addr, size_t len)
+{
+	uint64_t va = (uintptr_t)addr;
+	bool found = false;
+
+	if (fault())
+		return ret_err(ENOMEM);
+	pthread_mutex_lock(&F.lock);
+	for (int i = 0; i < MAX_LOCKS; i++)
+		if (F.locks[i].len && F.locks[i].va == va && F.locks[i].len == len) {
+			F.locks[i].len = 0;
+			found = true;
+		}
+	pthread_mutex_unlock(&F.lock);
+	if (!found) {
+		fprintf(stderr, "fake: munlock of a range never locked\n");
+		abort();
+	}
+	return 0;
+}
+
+/* F.lock held. The pagemap answer for va (see fake.h). */
+static uint64_t pagemap_pa(uint64_t va)
+{
+	uint64_t c, h;
+
+	for (int i = 0; i < MAX_MMAPS; i++)
+		if (F.maps[i].addr && F.maps[i].huge && va >= (uintptr_t)F.maps[i].addr &&
+		    va < (uintptr_t)F.maps[i].addr + F.maps[i].len)
+			return F.maps[i].pa + 2 * ((va - (uintptr_t)F.maps[i].addr) & ~(HPG - 1)) +
+			       (va & (HPG - 1));
+	/* 32 KiB chunks of va: a scattered base each, so runs end at chunk
+	 * boundaries (and sometimes earlier: a chunk split in two halves) */
+	c = va >> 15;
+	h = (c * 0x9e3779b97f4a7c15ull) ^ (c >> 7);
+	h = (h % (1ull << 20)) * 0x10000ull + 0x200000000ull; /* 64 KiB slots, > 8 GiB */
+	if ((h >> 16) & 1 && (va & 0x4000))
+		h += 0x8000; /* second half elsewhere: two runs in this chunk */
+	return h + (va & 0x7fff);
+}
+
+uint64_t fake_pagemap_pa(uint64_t va)
+{
+	uint64_t pa;
+
+	pthread_mutex_lock(&F.lock);
+	pa = pagemap_pa(va & ~(PG - 1)) + (va & (PG - 1));
+	pthread_mutex_unlock(&F.lock);
+	return pa;
+}
+
+long fake_pagemap_reads(void)
+{
+	long n;
+
+	pthread_mutex_lock(&F.lock);
+	n = F.pagemap_reads;
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}
+
+bool fake_locked(uint64_t va, uint64_t len)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&F.lock);
+	for (int i = 0; i < MAX_LOCKS; i++)
+		if (F.locks[i].len && F.locks[i].va <= va &&
+		    va + len <= F.locks[i].va + F.locks[i].len)
+			ok = true;
+	pthread_mutex_unlock(&F.lock);
+	return ok;
 }
 
 static int f_munmap(void *addr, size_t len)
@@ -762,6 +985,7 @@ static int f_munmap(void *addr, size_t len)
 	pthread_mutex_lock(&F.lock);
 	for (int i = 0; i < MAX_MMAPS; i++) {
 		if (F.maps[i].addr == addr) {
+			locks_drop((uintptr_t)addr, len); /* munmap unlocks */
 			if (F.maps[i].len != len) {
 				fprintf(stderr, "fake: munmap length mismatch\n");
 				abort();
@@ -1013,6 +1237,9 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 
 	if (req == VFIO_DEVICE_BIND_IOMMUFD) {
 		struct vfio_device_bind_iommufd *b = arg;
+
+		if (d->via_group)
+			return ret_err(EINVAL); /* a group device fd has no iommufd */
 		struct ffd *i = fd_get(b->iommufd);
 
 		if (b->argsz < sizeof(*b) || b->flags)
@@ -1028,7 +1255,7 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 		b->out_devid = d->devid;
 		return 0;
 	}
-	if (d->iommufd < 0)
+	if (d->iommufd < 0 && !d->via_group)
 		return ret_err(EINVAL); /* not bound: nothing else allowed */
 	if (req == VFIO_DEVICE_ATTACH_IOMMUFD_PT) {
 		struct vfio_device_attach_iommufd_pt *a = arg;
@@ -1048,8 +1275,8 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 		return 0;
 	}
 	if (req == VFIO_DEVICE_DETACH_IOMMUFD_PT)
-		return dev_detach(d);
-	if (!d->ioas)
+		return d->via_group ? ret_err(EINVAL) : dev_detach(d);
+	if (!d->ioas && !d->via_group)
 		return ret_err(EINVAL);
 	if (req == VFIO_DEVICE_GET_INFO) {
 		struct vfio_device_info *vi = arg;
@@ -1143,6 +1370,105 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 	return ret_err(ENOTTY);
 }
 
+/* The legacy container: VFIO_NOIOMMU_IOMMU when noiommu mode is on, set
+ * once a group is in it. */
+static int container_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
+{
+	bool on = F.cfg.noiommu_param && F.cfg.noiommu_param[0] == 'Y';
+
+	if (req == VFIO_GET_API_VERSION)
+		return VFIO_API_VERSION;
+	if (req == VFIO_CHECK_EXTENSION)
+		return (uintptr_t)arg == VFIO_NOIOMMU_IOMMU && on;
+	if (req == VFIO_SET_IOMMU) {
+		bool has_group = false;
+
+		if ((uintptr_t)arg != VFIO_NOIOMMU_IOMMU || !on)
+			return ret_err(EINVAL);
+		for (int i = 0; i < MAX_FDS; i++)
+			if (F.fds[i].type == FD_GROUP && F.fds[i].container == fd)
+				has_group = true;
+		if (!has_group)
+			return ret_err(EINVAL);
+		if (f->container)
+			return ret_err(EBUSY);
+		f->container = 1;
+		flog("c%d:iommu", fd - FD_BASE);
+		return 0;
+	}
+	return ret_err(ENOTTY);
+}
+
+static int group_ioctl(struct ffd *f, unsigned long req, void *arg)
+{
+	struct fdevst *d = &F.devs[f->dev];
+
+	if (req == VFIO_GROUP_GET_STATUS) {
+		struct vfio_group_status *st = arg;
+
+		if (st->argsz < sizeof(*st))
+			return ret_err(EINVAL);
+		st->flags = VFIO_GROUP_FLAGS_VIABLE |
+			    (f->container >= 0 ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
+		return 0;
+	}
+	if (req == VFIO_GROUP_SET_CONTAINER) {
+		int cfd = *(const int *)arg;
+		struct ffd *c = fd_get(cfd);
+
+		if (!c || c->type != FD_CONTAINER)
+			return ret_err(EBADF);
+		if (f->container >= 0)
+			return ret_err(EINVAL);
+		f->container = cfd;
+		return 0;
+	}
+	if (req == VFIO_GROUP_UNSET_CONTAINER) {
+		struct ffd *c;
+		bool others = false;
+
+		if (f->container < 0)
+			return ret_err(EINVAL);
+		if (d->open && d->via_group)
+			return ret_err(EBUSY); /* the device fd is still open */
+		c = fd_get(f->container);
+		for (int i = 0; i < MAX_FDS; i++)
+			if (&F.fds[i] != f && F.fds[i].type == FD_GROUP &&
+			    F.fds[i].container == f->container)
+				others = true;
+		if (c && !others)
+			c->container = 0; /* the last group takes the IOMMU along */
+		f->container = -1;
+		return 0;
+	}
+	if (req == VFIO_GROUP_GET_DEVICE_FD) {
+		const char *name = arg;
+		struct ffd *c = f->container >= 0 ? fd_get(f->container) : NULL;
+		int fd;
+
+		if (!c || !c->container)
+			return ret_err(EINVAL); /* no container, or no IOMMU set */
+		if (strcmp(name, F.cfg.devs[f->dev].bdf) != 0)
+			return ret_err(ENODEV);
+		if (!F.cfg.cap_rawio)
+			return ret_err(EPERM);
+		if (d->open)
+			return ret_err(EBUSY);
+		fd = fd_new(FD_VDEV);
+		if (fd < 0)
+			return fd;
+		F.fds[fd - FD_BASE].dev = f->dev;
+		d->open = true;
+		d->via_group = true;
+		d->fd = fd;
+		d->iommufd = -1;
+		d->ioas = 0;
+		d->irq_index = -1;
+		return fd;
+	}
+	return ret_err(ENOTTY);
+}
+
 static int f_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct ffd *f;
@@ -1158,6 +1484,10 @@ static int f_ioctl(int fd, unsigned long req, void *arg)
 		ret = iommufd_ioctl(fd, req, arg);
 	else if (f->type == FD_VDEV)
 		ret = vdev_ioctl(fd, f, req, arg);
+	else if (f->type == FD_CONTAINER)
+		ret = container_ioctl(fd, f, req, arg);
+	else if (f->type == FD_GROUP)
+		ret = group_ioctl(f, req, arg);
 	else
 		ret = ret_err(ENOTTY);
 	pthread_mutex_unlock(&F.lock);
@@ -1175,6 +1505,7 @@ struct fake_cfg fake_default_cfg(void)
 	c.cap_rawio = true;
 	c.hugepages = true;
 	c.getpa_supported = true;
+	c.cap_sys_admin = true;
 	c.seed = 42;
 	c.run_max = 8;
 	c.big_pct = 10;
@@ -1197,6 +1528,9 @@ void fake_install(const struct fake_cfg *cfg)
 	for (int i = 0; i < MAX_MAPS; i++)
 		if (F.iomaps[i].used)
 			iomap_drop(&F.iomaps[i]);
+	for (int i = 0; i < MAX_FDS; i++)
+		if (F.fds[i].type == FD_SMAPS)
+			free(F.fds[i].big);
 	memset(F.fds, 0, sizeof(F.fds));
 	memset(F.maps, 0, sizeof(F.maps));
 	memset(F.ioas_of, 0, sizeof(F.ioas_of));
@@ -1204,6 +1538,9 @@ void fake_install(const struct fake_cfg *cfg)
 	F.cfg = cfg ? *cfg : fake_default_cfg();
 	F.rng = F.cfg.seed ? F.cfg.seed : 1;
 	F.next_pa = 0x100000000ull;
+	F.next_hpa = 0x4000000000ull; /* 256 GiB: apart from the rest */
+	memset(F.locks, 0, sizeof(F.locks));
+	F.pagemap_reads = 0;
 	F.next_id = 0;
 	F.getpa_calls = 0;
 	F.nmmaps = 0;
@@ -1241,6 +1578,8 @@ void fake_install(const struct fake_cfg *cfg)
 	vnip_sys.mmap = f_mmap;
 	vnip_sys.munmap = f_munmap;
 	vnip_sys.madvise = f_madvise;
+	vnip_sys.mlock = f_mlock;
+	vnip_sys.munlock = f_munlock;
 	vnip_sys.readlink = f_readlink;
 	vnip_sys.getdents64 = f_getdents64;
 	vnip_sys.eventfd = f_eventfd;
@@ -1265,6 +1604,8 @@ void fake_counts(struct fake_counts *c)
 		if (F.fds[i].type != FD_FREE)
 			c->fds++;
 	c->mmaps = F.nmmaps;
+	for (int i = 0; i < MAX_LOCKS; i++)
+		c->locked_pages += (long)(F.locks[i].len / PG);
 	for (int i = 0; i < MAX_MAPS; i++) {
 		if (F.iomaps[i].used) {
 			c->ioas_maps++;

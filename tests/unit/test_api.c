@@ -1041,10 +1041,13 @@ static void test_cdev_node(void **state)
 
 	/* Unpatched 6.12 with VFIO_GROUP=y: a noiommu device (group
 	 * "vfio-noiommu") whose sysfs cdev is "vfioN" and has no node: the
-	 * kernel lacks no-IOMMU cdev support, not "behind a real IOMMU". */
+	 * kernel lacks no-IOMMU cdev support, not "behind a real IOMMU"
+	 * (here without the legacy group interface either; with it, the
+	 * legacy backend takes the device: test_legacy.c). */
 	cfg = fake_default_cfg();
 	cfg.devs[3].noiommu_group = true;
 	cfg.devs[3].no_node = true;
+	cfg.no_legacy = true;
 	fake_install(&cfg);
 	assert_ok(vni_pci_get("0000:00:07.0", &info));
 	assert_false(info.has_cdev);
@@ -1058,6 +1061,7 @@ static void test_cdev_node(void **state)
 	/* the same device outside a vfio-noiommu group: behind a real IOMMU */
 	cfg.devs[3].noiommu_group = false;
 	cfg.devs[3].no_node = false;
+	cfg.no_legacy = false;
 	assert_ok(vni_ctx_destroy(&ctx));
 	fake_install(&cfg);
 	assert_ok(vni_ctx_new(&ctx, 0));
