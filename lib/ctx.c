@@ -15,6 +15,8 @@
 const struct vnip_backend *const vnip_backends[] = {
 	&vnip_backend_noiommu_cdev,
 	&vnip_backend_legacy_group,
+	&vnip_backend_iommufd,
+	&vnip_backend_type1,
 	NULL,
 };
 
@@ -53,7 +55,7 @@ int vnip_backend_from_env(const struct vnip_backend **b)
 		return 0;
 	*b = vnip_backend_by_name(s);
 	if (!*b)
-		return vnip_err(-EINVAL, "%s=%s names no backend (use auto, noiommu or legacy)",
+		return vnip_err(-EINVAL, "%s=%s names no backend (use auto, noiommu, legacy, iommufd or type1)",
 				VNIP_BACKEND_ENV, s);
 	return 0;
 }
@@ -117,6 +119,24 @@ int vni_ctx_set_backend(struct vni_ctx *ctx, int backend)
 		ctx->backend = b;
 		ctx->forced = b != NULL;
 	}
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int vni_ctx_set_dma_mask(struct vni_ctx *ctx, unsigned int bits)
+{
+	int ret = 0;
+
+	if (!ctx)
+		return vnip_err(-EINVAL, "vni_ctx_set_dma_mask: NULL ctx");
+	if (bits < 32 || bits > 64)
+		return vnip_err(-EINVAL, "vni_ctx_set_dma_mask: %u bits is not in 32..64", bits);
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->ready)
+		ret = vnip_err(-EBUSY, "vni_ctx_set_dma_mask: set the DMA mask before the first "
+			       "vni_device_open()");
+	else
+		ctx->dma_bits = bits;
 	pthread_mutex_unlock(&ctx->lock);
 	return ret;
 }

@@ -121,15 +121,22 @@ static int probe_device(const char *bdf, struct vnip_probe *p)
 		p->cdev[0] = '\0';
 
 	snprintf(path, sizeof(path), "%s/%s/iommu_group", VNIP_SYSFS_PCI, bdf);
-	if (vnip_readlink_base(path, buf, sizeof(buf)) == 0) {
+	ret = vnip_readlink_base(path, buf, sizeof(buf));
+	if (ret < 0 && ret != -ENOENT)
+		return vnip_err(ret, "cannot read %s", path);
+	if (ret == 0) {
 		char *end, name[64];
 		long g = strtol(buf, &end, 10);
+		ssize_t n;
 
 		if (end != buf && !*end && g >= 0 && g < 1000000) {
 			p->group = (int)g;
+			/* only vfio's fake groups for no-IOMMU devices have a name */
 			snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%ld/name", g);
-			if (vnip_read_file(path, name, sizeof(name)) > 0 &&
-			    strcmp(name, "vfio-noiommu") == 0)
+			n = vnip_read_file(path, name, sizeof(name));
+			if (n < 0 && n != -ENOENT)
+				return vnip_err((int)n, "cannot read %s", path);
+			if (n > 0 && strcmp(name, "vfio-noiommu") == 0)
 				p->noiommu = true;
 		}
 	}

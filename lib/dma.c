@@ -127,6 +127,10 @@ static int map_locked(struct vni_ctx *ctx, uint64_t va, uint64_t len,
 	ret = can_map(ctx);
 	if (ret < 0)
 		return ret;
+	if ((map_flags & VNI_DMA_MAP_READONLY) && !ctx->backend->iommu)
+		return vnip_err(-EOPNOTSUPP, "VNI_DMA_MAP_READONLY: the %s backend has no IOMMU "
+				"to enforce it (a no-IOMMU device can write anywhere)",
+				ctx->backend->name);
 	ret = reserve_slot(ctx);
 	if (ret < 0)
 		return ret;
@@ -303,18 +307,21 @@ static int check_range(const char *fn, const void *vaddr, size_t len)
 
 int vni_dma_map(struct vni_ctx *ctx, void *vaddr, size_t len, unsigned int flags)
 {
+	const unsigned int known = VNI_DMA_MAP_MAY_MOVE | VNI_DMA_MAP_READONLY;
 	int ret;
 
 	if (!ctx)
 		return vnip_err(-EINVAL, "vni_dma_map: NULL ctx");
-	if (flags & ~VNI_DMA_MAP_MAY_MOVE)
-		return vnip_err(-EINVAL, "vni_dma_map: unknown flags %#x",
-				flags & ~VNI_DMA_MAP_MAY_MOVE);
+
+	if (flags & ~known)
+		return vnip_err(-EINVAL, "vni_dma_map: unknown flags %#x", flags & ~known);
 	ret = check_range("vni_dma_map", vaddr, len);
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&ctx->lock);
-	ret = map_locked(ctx, (uint64_t)(uintptr_t)vaddr, len, 0, VNIP_PAGE_SIZE, 0, flags);
+	ret = map_locked(ctx, (uint64_t)(uintptr_t)vaddr, len,
+			 flags & VNI_DMA_MAP_READONLY ? VNI_DMA_MAPPING_READONLY : 0,
+			 VNIP_PAGE_SIZE, 0, flags);
 	pthread_mutex_unlock(&ctx->lock);
 	return ret;
 }

@@ -105,17 +105,27 @@ struct vni_ctx;
  *                       CAP_SYS_ADMIN), read when memory is mapped. The
  *                       kernel pins nothing: see vni_dma_map() and
  *                       VNI_DMA_MAP_MAY_MOVE. Name "legacy".
+ * @VNI_BACKEND_IOMMUFD: a device behind a real IOMMU through its vfio cdev
+ *                       (/dev/vfio/devices/vfioN) and iommufd (Linux >= 6.6).
+ *                       The DMA address is an IOVA the library allocates
+ *                       (see vni_ctx_set_dma_mask()); the kernel pins.
+ *                       Name "iommufd".
+ * @VNI_BACKEND_TYPE1:   a device behind a real IOMMU through its VFIO group
+ *                       (/dev/vfio/N) in a VFIO_TYPE1v2_IOMMU container, on
+ *                       any kernel with an IOMMU. DMA address = IOVA as for
+ *                       iommufd. Name "type1".
  *
  * Automatic selection (the default) takes the first that the first
  * device's kernel offers: for a device without an IOMMU "noiommu", then
- * "legacy". A device behind a real IOMMU is refused (-EXDEV) by this
- * version. The environment variable VNI_BACKEND (read by vni_ctx_new(),
+ * "legacy"; for a device behind an IOMMU "iommufd", then "type1". The environment variable VNI_BACKEND (read by vni_ctx_new(),
  * ignored in set-user-ID programs) or vni_ctx_set_backend() forces one.
  */
 enum vni_backend {
 	VNI_BACKEND_AUTO = 0,
 	VNI_BACKEND_NOIOMMU = 1,
 	VNI_BACKEND_LEGACY = 2,
+	VNI_BACKEND_IOMMUFD = 3,
+	VNI_BACKEND_TYPE1 = 4,
 };
 
 /**
@@ -173,10 +183,26 @@ int vni_ctx_backend(const struct vni_ctx *ctx);
 int vni_ctx_set_backend(struct vni_ctx *ctx, int backend);
 
 /**
+ * vni_ctx_set_dma_mask() - limit the IOVAs of the IOMMU backends
+ * @ctx:  context
+ * @bits: the devices' DMA address width, 32..64 (default 64)
+ *
+ * The IOMMU backends allocate every IOVA below 2^@bits (and inside the
+ * ranges the kernel reports). The no-IOMMU backends cannot choose their DMA
+ * addresses (they are physical) and ignore it. Only before the first device
+ * is opened.
+ *
+ * Return: 0; -EINVAL for a NULL @ctx or @bits outside 32..64; -EBUSY once a
+ * device has been opened in @ctx.
+ */
+int vni_ctx_set_dma_mask(struct vni_ctx *ctx, unsigned int bits);
+
+/**
  * vni_backend_name() - name of a backend
  * @backend: an enum vni_backend value
  *
- * Return: "auto", "noiommu" or "legacy" (the names VNI_BACKEND takes), or
+ * Return: "auto", "noiommu", "legacy", "iommufd" or "type1" (the names
+ * VNI_BACKEND takes), or
  * "?" for an unknown value. Never NULL.
  */
 const char *vni_backend_name(int backend);
@@ -200,7 +226,7 @@ int vni_backend_probe(const char *bdf);
  *
  * For callers that issue their own iommufd ioctls. The descriptor stays owned
  * by the context: do not close it. It exists once a device has been opened
- * with the "noiommu" backend.
+ * with the "noiommu" or "iommufd" backend.
  *
  * Return: the descriptor; -EINVAL for a NULL @ctx; -ENODEV if no device
  * has been opened yet; -EOPNOTSUPP if the backend uses no iommufd.

@@ -88,11 +88,20 @@ extern "C" {
 #define VNI_DMA_MAP_MAY_MOVE (1u << 0)
 
 /**
+ * VNI_DMA_MAP_READONLY - vni_dma_map(): devices may only read the memory
+ *
+ * Enforced by the IOMMU (the IOMMU backends map it without write
+ * permission: a device write to it faults and changes nothing). The
+ * no-IOMMU backends cannot enforce it and refuse it (-EOPNOTSUPP).
+ */
+#define VNI_DMA_MAP_READONLY (1u << 1)
+
+/**
  * vni_dma_map() - pin and translate caller memory
  * @ctx:   context
  * @vaddr: start, aligned to 4 KiB
  * @len:   length, a non-zero multiple of 4 KiB
- * @flags: 0 or VNI_DMA_MAP_MAY_MOVE
+ * @flags: 0, or VNI_DMA_MAP_MAY_MOVE and/or VNI_DMA_MAP_READONLY
  *
  * Makes [@vaddr, @vaddr + @len) reachable by the context's devices and
  * fills the translation table. "noiommu": maps it into the IOAS at IOVA ==
@@ -101,7 +110,9 @@ extern "C" {
  * VNI_REASON_MAY_MOVE, unless VNI_DMA_MAP_MAY_MOVE), mlock()s it and reads
  * its physical addresses from /proc/self/pagemap in one pass (needs
  * CAP_SYS_ADMIN: -EPERM, reason VNI_REASON_PAGEMAP_HIDDEN, without); unmap
- * munlock()s it again.
+ * munlock()s it again. "iommufd" and "type1": allocates an IOVA (see
+ * vni_ctx_set_dma_mask()) and maps the range there in the IOMMU (the kernel
+ * pins it); the DMA address is that IOVA, one run for the whole mapping.
  *
  * Return: 0; -EINVAL for a NULL @ctx/@vaddr, zero or unaligned @vaddr/@len,
  * unknown @flags; -EOVERFLOW if @vaddr + @len wraps; -ERANGE if the range
@@ -305,6 +316,7 @@ int vni_dma_segments(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 /* Flags of struct vni_dma_mapping_info. */
 #define VNI_DMA_MAPPING_ALLOCATED (1u << 0) /* from vni_dma_alloc() */
 #define VNI_DMA_MAPPING_HUGE      (1u << 1) /* backed by 2 MiB pages (alloc only) */
+#define VNI_DMA_MAPPING_READONLY  (1u << 2) /* VNI_DMA_MAP_READONLY */
 
 /**
  * struct vni_dma_mapping_info - a mapping, as vni_dma_lookup() reports it

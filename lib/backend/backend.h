@@ -11,6 +11,10 @@
  *                   addresses from IOMMU_IOAS_NOIOMMU_GET_PA
  *   legacy-group.c  /dev/vfio/noiommu-N + container (VFIO_NOIOMMU_IOMMU);
  *                   physical addresses from /proc/self/pagemap
+ *   iommufd.c       /dev/vfio/devices/vfioN + iommufd with a real IOMMU
+ *                   domain; IOVAs from the allocator (lib/iova.c)
+ *   type1.c         /dev/vfio/N + container (VFIO_TYPE1v2_IOMMU); IOVAs
+ *                   from the allocator
  *
  * The context calls ctx_init() once, when the first device opens, and
  * ctx_fini() when it is destroyed; dev_open()/dev_close() per device (after
@@ -54,6 +58,35 @@ struct vnip_backend {
 
 extern const struct vnip_backend vnip_backend_noiommu_cdev;
 extern const struct vnip_backend vnip_backend_legacy_group;
+extern const struct vnip_backend vnip_backend_iommufd;
+extern const struct vnip_backend vnip_backend_type1;
+
+/* Shared by the two iommufd backends (noiommu-cdev.c): the context's
+ * iommufd and IOAS; a vfio cdev bound and attached to it; IOAS_MAP of a
+ * mapping at m->iova and its undo. */
+int vnip_iommufd_ctx_init(struct vni_ctx *ctx);
+void vnip_iommufd_ctx_fini(struct vni_ctx *ctx);
+int vnip_cdev_node_ok(const struct vnip_probe *p);
+int vnip_cdev_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
+		       const struct vnip_probe *p);
+void vnip_cdev_dev_close(struct vni_ctx *ctx, struct vni_device *dev, int quiet);
+int vnip_ioas_map(struct vni_ctx *ctx, struct vnip_mapping *m, unsigned int map_flags);
+int vnip_ioas_unmap(struct vni_ctx *ctx, const struct vnip_mapping *m);
+/* Shared by the two group backends (legacy-group.c): the container with
+ * the given IOMMU type, and a group's device in it. */
+int vnip_container_init(struct vni_ctx *ctx, unsigned long iommu_type, const char *what);
+void vnip_container_fini(struct vni_ctx *ctx);
+int vnip_group_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
+			const struct vnip_probe *p, const char *node,
+			unsigned long iommu_type);
+void vnip_group_dev_close(struct vni_ctx *ctx, struct vni_device *dev, int quiet);
+/* An IOMMU backend's IOVA for m from ctx->iova; its release. */
+int vnip_iova_get(struct vni_ctx *ctx, struct vnip_mapping *m);
+void vnip_iova_put(struct vni_ctx *ctx, const struct vnip_mapping *m);
+/* (Re)build ctx->iova from the kernel's ranges while no IOVA is in use. */
+int vnip_iova_setup(struct vni_ctx *ctx, const struct vnip_iova_range *r, size_t n);
+/* fill() of the IOMMU backends: one run, DMA address = IOVA. */
+int64_t vnip_iova_fill(struct vni_ctx *ctx, const struct vnip_mapping *m);
 
 /* Every backend, in the order automatic selection prefers them. */
 extern const struct vnip_backend *const vnip_backends[];

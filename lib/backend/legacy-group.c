@@ -11,6 +11,7 @@
  * caller memory must be hugetlb (or the caller accepts the risk with
  * VNI_DMA_MAP_MAY_MOVE), vni_dma_alloc() uses hugetlb only, and every
  * mapping is mlock()ed (no swapping) until it is unmapped.
+ * The container and group code is shared with type1.c.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@ static int legacy_usable(const struct vnip_probe *p)
 	return 0;
 }
 
-static int legacy_ctx_init(struct vni_ctx *ctx)
+int vnip_container_init(struct vni_ctx *ctx, unsigned long iommu_type, const char *what)
 {
 	int fd, ret;
 
@@ -80,34 +81,41 @@ static int legacy_ctx_init(struct vni_ctx *ctx)
 		return vnip_err(ret < 0 ? ret : -EPROTO, "%s: VFIO_GET_API_VERSION gave %d, "
 				"not %d", VFIO_CONTAINER, ret, VFIO_API_VERSION);
 	}
-	ret = vnip_ioctl(fd, VFIO_CHECK_EXTENSION, (void *)(uintptr_t)VFIO_NOIOMMU_IOMMU);
+	ret = vnip_ioctl(fd, VFIO_CHECK_EXTENSION, (void *)(uintptr_t)iommu_type);
 	if (ret <= 0) {
 		vnip_close(fd);
 		if (ret < 0)
 			return vnip_err(ret, "%s: VFIO_CHECK_EXTENSION failed", VFIO_CONTAINER);
 		return vnip_err_r(VNI_REASON_KERNEL_LACKS, -ENOSYS,
-				  "%s offers no VFIO_NOIOMMU_IOMMU: the kernel lacks "
-				  "CONFIG_VFIO_NOIOMMU, or noiommu mode was off when vfio "
-				  "loaded", VFIO_CONTAINER);
+				  "%s offers no %s", VFIO_CONTAINER, what);
 	}
 	ctx->container = fd;
-	vnip_info("context: VFIO container %d (no-IOMMU)", fd);
+	vnip_info("context: VFIO container %d (%s)", fd, iommu_type == VFIO_NOIOMMU_IOMMU ?
+		  "no-IOMMU" : "type1v2");
 	return 0;
 }
 
-static void legacy_ctx_fini(struct vni_ctx *ctx)
+static int legacy_ctx_init(struct vni_ctx *ctx)
+{
+	return vnip_container_init(ctx, VFIO_NOIOMMU_IOMMU, "VFIO_NOIOMMU_IOMMU: the kernel "
+				   "lacks CONFIG_VFIO_NOIOMMU, or noiommu mode was off when "
+				   "vfio loaded");
+}
+
+void vnip_container_fini(struct vni_ctx *ctx)
 {
 	vnip_close(ctx->container);
 	ctx->container = -1;
 }
 
-static int legacy_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
-			   const struct vnip_probe *p)
+int vnip_group_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
+			const struct vnip_probe *p, const char *node,
+			unsigned long iommu_type)
 {
 	struct vfio_group_status status;
 	int ret, fd;
 
-	group_node(p->group, dev->cdev_path, sizeof(dev->cdev_path));
+	snprintf(dev->cdev_path, sizeof(dev->cdev_path), "%s", node);
 	fd = vnip_open(dev->cdev_path, O_RDWR);
 	if (fd < 0) {
 		if (fd == -EBUSY)
@@ -139,11 +147,9 @@ static int legacy_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
 	dev->attached = true;
 	/* The container gets its "IOMMU" with its first group. */
 	if (!ctx->devices) {
-		ret = vnip_ioctl(ctx->container, VFIO_SET_IOMMU,
-				 (void *)(uintptr_t)VFIO_NOIOMMU_IOMMU);
+		ret = vnip_ioctl(ctx->container, VFIO_SET_IOMMU, (void *)(uintptr_t)iommu_type);
 		if (ret < 0 && ret != -EBUSY) {
-			ret = vnip_err(ret, "%s: VFIO_SET_IOMMU(VFIO_NOIOMMU_IOMMU) failed",
-				       dev->bdf);
+			ret = vnip_err(ret, "%s: VFIO_SET_IOMMU(%lu) failed", dev->bdf, iommu_type);
 			goto fail;
 		}
 	}
@@ -171,10 +177,22 @@ fail:
 	return ret;
 }
 
-static void legacy_dev_close(struct vni_ctx *ctx, struct vni_device *dev, int quiet)
+static int legacy_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
+			   const struct vnip_probe *p)
+{
+	char node[64];
+
+	group_node(p->group, node, sizeof(node));
+	return vnip_group_dev_open(ctx, dev, p, node, VFIO_NOIOMMU_IOMMU);
+}
+
+/* Close the device fd, then take the group out of the container. quiet is
+ * not needed: the device fd's release disables the device (vfio-pci) before
+ * the group leaves the container and anything is unmapped. */
+void vnip_group_dev_close(struct vni_ctx *ctx, struct vni_device *dev, int quiet)
 {
 	(void)ctx;
-	(void)quiet; /* nothing is unpinned: closing cannot free memory under DMA */
+	(void)quiet;
 	vnip_close(dev->fd);
 	dev->fd = -1;
 	if (dev->attached && vnip_ioctl(dev->group_fd, VFIO_GROUP_UNSET_CONTAINER, NULL) < 0)
@@ -372,9 +390,9 @@ const struct vnip_backend vnip_backend_legacy_group = {
 	.unpinned = true,
 	.usable = legacy_usable,
 	.ctx_init = legacy_ctx_init,
-	.ctx_fini = legacy_ctx_fini,
+	.ctx_fini = vnip_container_fini,
 	.dev_open = legacy_dev_open,
-	.dev_close = legacy_dev_close,
+	.dev_close = vnip_group_dev_close,
 	.map = legacy_map,
 	.unmap = legacy_unmap,
 	.fill = legacy_fill,

@@ -4,6 +4,7 @@
  * bound to an iommufd and attached to its IOAS; IOVA == VA, the kernel pins
  * what is mapped, and the DMA address is the physical address from
  * IOMMU_IOAS_NOIOMMU_GET_PA, asked once per physically contiguous run.
+ * The iommufd, cdev and IOAS_MAP code is shared with iommufd.c.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,24 +13,11 @@
 #include "compat/vni-uapi.h"
 #include "backend.h"
 
-static int cdev_usable(const struct vnip_probe *p)
+int vnip_cdev_node_ok(const struct vnip_probe *p)
 {
 	char node[VNI_PCI_CDEV_LEN + 24];
 	int ret;
 
-	if (!p->cdev[0])
-		return vnip_err_r(VNI_REASON_KERNEL_LACKS, -ENOSYS,
-				  "%s is bound to vfio-pci but has no vfio cdev (%s/%s/vfio-dev "
-				  "is empty or missing): the kernel lacks no-IOMMU cdev support "
-				  "(needs CONFIG_VFIO_DEVICE_CDEV=y and Linux 7.3 or the "
-				  "libvfionoiommu 6.12 patches)", p->bdf, VNIP_SYSFS_PCI, p->bdf);
-	if (strncmp(p->cdev, "noiommu-", 8) != 0)
-		return vnip_err_r(VNI_REASON_KERNEL_LACKS, -ENOSYS,
-				  "%s is a no-IOMMU device (IOMMU group \"vfio-noiommu\") but "
-				  "its vfio cdev %s is not a no-IOMMU cdev: the kernel lacks "
-				  "no-IOMMU cdev support (needs CONFIG_VFIO_DEVICE_CDEV=y and "
-				  "Linux 7.3 or the libvfionoiommu 6.12 patches; only the "
-				  "legacy group interface is available)", p->bdf, p->cdev);
 	snprintf(node, sizeof(node), "%s/%s", VNIP_DEV_VFIO_DEVICES, p->cdev);
 	ret = vnip_cdev_node_check(p->bdf, p->cdev);
 	if (ret == -ENOENT)
@@ -51,7 +39,25 @@ static int cdev_usable(const struct vnip_probe *p)
 	return 0;
 }
 
-static int cdev_ctx_init(struct vni_ctx *ctx)
+static int cdev_usable(const struct vnip_probe *p)
+{
+	if (!p->cdev[0])
+		return vnip_err_r(VNI_REASON_KERNEL_LACKS, -ENOSYS,
+				  "%s is bound to vfio-pci but has no vfio cdev (%s/%s/vfio-dev "
+				  "is empty or missing): the kernel lacks no-IOMMU cdev support "
+				  "(needs CONFIG_VFIO_DEVICE_CDEV=y and Linux 7.3 or the "
+				  "libvfionoiommu 6.12 patches)", p->bdf, VNIP_SYSFS_PCI, p->bdf);
+	if (strncmp(p->cdev, "noiommu-", 8) != 0)
+		return vnip_err_r(VNI_REASON_KERNEL_LACKS, -ENOSYS,
+				  "%s is a no-IOMMU device (IOMMU group \"vfio-noiommu\") but "
+				  "its vfio cdev %s is not a no-IOMMU cdev: the kernel lacks "
+				  "no-IOMMU cdev support (needs CONFIG_VFIO_DEVICE_CDEV=y and "
+				  "Linux 7.3 or the libvfionoiommu 6.12 patches; only the "
+				  "legacy group interface is available)", p->bdf, p->cdev);
+	return vnip_cdev_node_ok(p);
+}
+
+int vnip_iommufd_ctx_init(struct vni_ctx *ctx)
 {
 	struct iommu_ioas_alloc alloc;
 	int fd, ret;
@@ -76,7 +82,7 @@ static int cdev_ctx_init(struct vni_ctx *ctx)
 	return 0;
 }
 
-static void cdev_ctx_fini(struct vni_ctx *ctx)
+void vnip_iommufd_ctx_fini(struct vni_ctx *ctx)
 {
 	struct iommu_destroy destroy;
 
@@ -91,8 +97,8 @@ static void cdev_ctx_fini(struct vni_ctx *ctx)
 	ctx->ioas_id = 0;
 }
 
-static int cdev_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
-			 const struct vnip_probe *p)
+int vnip_cdev_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
+		       const struct vnip_probe *p)
 {
 	struct vfio_device_bind_iommufd bind;
 	struct vfio_device_attach_iommufd_pt attach;
@@ -136,7 +142,7 @@ static int cdev_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
 }
 
 /* Detach from the IOAS only after quiesce() succeeded, then close. */
-static void cdev_dev_close(struct vni_ctx *ctx, struct vni_device *dev, int quiet)
+void vnip_cdev_dev_close(struct vni_ctx *ctx, struct vni_device *dev, int quiet)
 {
 	struct vfio_device_detach_iommufd_pt detach;
 	int ret;
@@ -159,21 +165,20 @@ static void cdev_dev_close(struct vni_ctx *ctx, struct vni_device *dev, int quie
 	dev->fd = -1;
 }
 
-static int cdev_map(struct vni_ctx *ctx, struct vnip_mapping *m, unsigned int map_flags)
+/* IOAS_MAP of m at m->iova (READONLY: the device may only read). */
+int vnip_ioas_map(struct vni_ctx *ctx, struct vnip_mapping *m, unsigned int map_flags)
 {
 	struct iommu_ioas_map map;
 	int ret;
 
-	(void)map_flags;
-	m->iova = m->va;
 	memset(&map, 0, sizeof(map));
 	map.size = sizeof(map);
 	map.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-		    IOMMU_IOAS_MAP_WRITEABLE;
+		    (map_flags & VNI_DMA_MAP_READONLY ? 0 : IOMMU_IOAS_MAP_WRITEABLE);
 	map.ioas_id = ctx->ioas_id;
 	map.user_va = m->va;
 	map.length = m->len;
-	map.iova = m->va;
+	map.iova = m->iova;
 	ret = vnip_ioctl(ctx->iommufd, IOMMU_IOAS_MAP, &map);
 	if (ret < 0) {
 		if (ret == -ENOMEM)
@@ -187,11 +192,18 @@ static int cdev_map(struct vni_ctx *ctx, struct vnip_mapping *m, unsigned int ma
 		return vnip_err(ret, "IOMMU_IOAS_MAP of %#" PRIx64 "+%#" PRIx64 " failed",
 				m->va, m->len);
 	}
-	vnip_debug("IOAS %u: mapped %#" PRIx64 "+%#" PRIx64, ctx->ioas_id, m->va, m->len);
+	vnip_debug("IOAS %u: mapped %#" PRIx64 "+%#" PRIx64 " at IOVA %#" PRIx64, ctx->ioas_id,
+		   m->va, m->len, m->iova);
 	return 0;
 }
 
-static int cdev_unmap(struct vni_ctx *ctx, const struct vnip_mapping *m)
+static int cdev_map(struct vni_ctx *ctx, struct vnip_mapping *m, unsigned int map_flags)
+{
+	m->iova = m->va;
+	return vnip_ioas_map(ctx, m, map_flags);
+}
+
+int vnip_ioas_unmap(struct vni_ctx *ctx, const struct vnip_mapping *m)
 {
 	struct iommu_ioas_unmap unmap;
 	int ret;
@@ -199,13 +211,14 @@ static int cdev_unmap(struct vni_ctx *ctx, const struct vnip_mapping *m)
 	memset(&unmap, 0, sizeof(unmap));
 	unmap.size = sizeof(unmap);
 	unmap.ioas_id = ctx->ioas_id;
-	unmap.iova = m->va;
+	unmap.iova = m->iova;
 	unmap.length = m->len;
 	ret = vnip_ioctl(ctx->iommufd, IOMMU_IOAS_UNMAP, &unmap);
 	if (ret < 0)
-		return vnip_err(ret, "IOMMU_IOAS_UNMAP of %#" PRIx64 "+%#" PRIx64 " failed",
-				m->va, m->len);
-	vnip_debug("IOAS %u: unmapped %#" PRIx64 "+%#" PRIx64, ctx->ioas_id, m->va, m->len);
+		return vnip_err(ret, "IOMMU_IOAS_UNMAP of IOVA %#" PRIx64 "+%#" PRIx64 " failed",
+				m->iova, m->len);
+	vnip_debug("IOAS %u: unmapped IOVA %#" PRIx64 "+%#" PRIx64, ctx->ioas_id, m->iova,
+		   m->len);
 	return 0;
 }
 
@@ -270,11 +283,11 @@ const struct vnip_backend vnip_backend_noiommu_cdev = {
 	.id = VNI_BACKEND_NOIOMMU,
 	.iommu = false,
 	.usable = cdev_usable,
-	.ctx_init = cdev_ctx_init,
-	.ctx_fini = cdev_ctx_fini,
-	.dev_open = cdev_dev_open,
-	.dev_close = cdev_dev_close,
+	.ctx_init = vnip_iommufd_ctx_init,
+	.ctx_fini = vnip_iommufd_ctx_fini,
+	.dev_open = vnip_cdev_dev_open,
+	.dev_close = vnip_cdev_dev_close,
 	.map = cdev_map,
-	.unmap = cdev_unmap,
+	.unmap = vnip_ioas_unmap,
 	.fill = cdev_fill,
 };

@@ -64,7 +64,10 @@ struct iomap {
 	uint64_t *pa;      /* per page */
 	long runs;
 	bool pinned;       /* a noiommu device is attached to the IOAS */
+	uint64_t uva;      /* user address of iova */
+	bool writeable;
 };
+#define TYPE1_IOAS 0xffffffffu /* iomap.ioas of a type1 container's mapping */
 
 struct fdevst {
 	bool open;
@@ -261,6 +264,9 @@ static bool bus_master(const struct fdevst *d)
 
 static bool ioas_has_noiommu_dev(int fd, uint32_t id);
 static long make_layout(uint64_t va, uint64_t len, uint64_t *pa);
+struct ffd;
+static void group_leave(struct ffd *f);
+static void type1_drop(int cfd);
 static uint64_t pagemap_pa(uint64_t va);
 
 /* The kernel: the software page table of an IOAS exists while at least one
@@ -325,6 +331,22 @@ static int open_locked(const char *path, int flags)
 
 		if (end == path + 18 || *end || F.cfg.no_legacy || g >= F.cfg.ndevs ||
 		    !F.cfg.devs[g].noiommu_group)
+			return ret_err(ENOENT);
+		for (int i = 0; i < MAX_FDS; i++)
+			if (F.fds[i].type == FD_GROUP && F.fds[i].dev == (int)g)
+				return ret_err(EBUSY);
+		fd = fd_new(FD_GROUP);
+		if (fd >= 0) {
+			F.fds[fd - FD_BASE].dev = (int)g;
+			F.fds[fd - FD_BASE].container = -1;
+		}
+		return fd;
+	}
+	if (strncmp(path, "/dev/vfio/", 10) == 0 && path[10] >= '0' && path[10] <= '9') {
+		char *end;
+		unsigned long g = strtoul(path + 10, &end, 10);
+
+		if (*end || F.cfg.no_legacy || g >= F.cfg.ndevs || !F.cfg.devs[g].iommu_group)
 			return ret_err(ENOENT);
 		for (int i = 0; i < MAX_FDS; i++)
 			if (F.fds[i].type == FD_GROUP && F.fds[i].dev == (int)g)
@@ -518,6 +540,10 @@ static int f_close(int fd)
 	} else if (f->type == FD_GROUP || f->type == FD_CONTAINER) {
 		flog("%s%d:close", f->type == FD_GROUP ? "g" : "c",
 		     f->type == FD_GROUP ? f->dev : fd - FD_BASE);
+		if (f->type == FD_GROUP && f->container >= 0)
+			group_leave(f);
+		if (f->type == FD_CONTAINER)
+			type1_drop(fd);
 	} else if (f->type == FD_VDEV) {
 		struct fdevst *d = &F.devs[f->dev];
 		int iommufd = d->iommufd;
@@ -682,7 +708,8 @@ static ssize_t f_readlink(const char *path, char *buf, size_t len)
 		return ret_err(EINVAL);
 	pthread_mutex_lock(&F.lock);
 	d = dev_by_bdf(rest, (size_t)(slash - rest));
-	if (d >= 0 && strcmp(slash + 1, "iommu_group") == 0 && F.cfg.devs[d].noiommu_group) {
+	if (d >= 0 && strcmp(slash + 1, "iommu_group") == 0 &&
+	    (F.cfg.devs[d].noiommu_group || F.cfg.devs[d].iommu_group)) {
 		snprintf(tmp, sizeof(tmp), "../../../kernel/iommu_groups/%d", d);
 	} else if (d < 0 || strcmp(slash + 1, "driver") != 0 || !F.cfg.devs[d].driver) {
 		pthread_mutex_unlock(&F.lock);
@@ -752,6 +779,16 @@ static int f_stat(const char *path, struct stat *st)
 			return ret_err(ENOENT);
 		st->st_mode = S_IFCHR | 0600;
 		st->st_rdev = makedev(CDEV_MAJOR + 1, (unsigned int)g);
+		return 0;
+	}
+	if (strncmp(path, "/dev/vfio/", 10) == 0 && path[10] >= '0' && path[10] <= '9') {
+		char *end;
+		unsigned long g = strtoul(path + 10, &end, 10);
+
+		if (*end || F.cfg.no_legacy || g >= F.cfg.ndevs || !F.cfg.devs[g].iommu_group)
+			return ret_err(ENOENT);
+		st->st_mode = S_IFCHR | 0600;
+		st->st_rdev = makedev(CDEV_MAJOR + 2, (unsigned int)g);
 		return 0;
 	}
 	if (strncmp(path, devs, strlen(devs)) != 0)
@@ -1088,6 +1125,62 @@ static bool ioas_has_noiommu_dev(int fd, uint32_t id)
 	return false;
 }
 
+/* Is any device attached to IOAS id of iommufd fd behind an IOMMU (its
+ * cdev is "vfioN"), or a no-IOMMU cdev? */
+static bool ioas_has_iommu_dev(int fd, uint32_t id)
+{
+	for (unsigned int i = 0; i < F.cfg.ndevs; i++)
+		if (F.devs[i].open && F.devs[i].iommufd == fd && F.devs[i].ioas == id &&
+		    F.cfg.devs[i].cdev && strncmp(F.cfg.devs[i].cdev, "noiommu-", 8) != 0)
+			return true;
+	return false;
+}
+
+static bool ioas_has_noiommu_cdev(int fd, uint32_t id)
+{
+	for (unsigned int i = 0; i < F.cfg.ndevs; i++)
+		if (F.devs[i].open && F.devs[i].iommufd == fd && F.devs[i].ioas == id &&
+		    F.cfg.devs[i].cdev && strncmp(F.cfg.devs[i].cdev, "noiommu-", 8) == 0)
+			return true;
+	return false;
+}
+
+/* Inside the simulated IOMMU's 48-bit space, outside its reserved window. */
+static bool iova_allowed(uint64_t iova, uint64_t len)
+{
+	uint64_t last = iova + len - 1;
+
+	return last >= iova && last < (1ull << 48) &&
+	       (last < FAKE_IOVA_HOLE_START || iova > FAKE_IOVA_HOLE_LAST);
+}
+
+/* Drop the type1 mappings of container cfd (its IOMMU went away). */
+static void type1_drop(int cfd)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (F.iomaps[i].used && F.iomaps[i].iommufd == cfd &&
+		    F.iomaps[i].ioas == TYPE1_IOAS)
+			iomap_drop(&F.iomaps[i]);
+}
+
+/* Group f leaves its container; the last group takes the IOMMU (and
+ * every type1 mapping) along. */
+static void group_leave(struct ffd *f)
+{
+	struct ffd *c = fd_get(f->container);
+	bool others = false;
+
+	for (int i = 0; i < MAX_FDS; i++)
+		if (&F.fds[i] != f && F.fds[i].type == FD_GROUP &&
+		    F.fds[i].container == f->container)
+			others = true;
+	if (c && !others) {
+		c->container = 0;
+		type1_drop(f->container);
+	}
+	f->container = -1;
+}
+
 static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 {
 	if (req == IOMMU_IOAS_ALLOC) {
@@ -1131,9 +1224,14 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 			return ret_err(EINVAL);
 		if (!ioas_exists(fd, m->ioas_id))
 			return ret_err(ENOENT);
-		if (!(m->flags & IOMMU_IOAS_MAP_FIXED_IOVA) || m->iova != m->user_va)
-			return ret_err(EINVAL); /* the library promises IOVA == VA */
+		if (!(m->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+			return ret_err(EINVAL); /* the library chooses every IOVA */
+		/* no-IOMMU: the library promises IOVA == VA */
+		if (m->iova != m->user_va && ioas_has_noiommu_cdev(fd, m->ioas_id))
+			return ret_err(EINVAL);
 		if (!m->length || (m->length | m->iova) & (PG - 1))
+			return ret_err(EINVAL);
+		if (ioas_has_iommu_dev(fd, m->ioas_id) && !iova_allowed(m->iova, m->length))
 			return ret_err(EINVAL);
 		for (int i = 0; i < MAX_MAPS; i++) {
 			struct iomap *x = &F.iomaps[i];
@@ -1156,6 +1254,8 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 		slot->len = m->length;
 		slot->runs = make_layout(m->iova, m->length, slot->pa);
 		slot->pinned = ioas_has_noiommu_dev(fd, m->ioas_id);
+		slot->uva = m->user_va;
+		slot->writeable = m->flags & IOMMU_IOAS_MAP_WRITEABLE;
 		return 0;
 	}
 	if (req == IOMMU_IOAS_UNMAP) {
@@ -1188,6 +1288,33 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 		if (!done)
 			return ret_err(ENOENT);
 		u->length = done;
+		return 0;
+	}
+	if (req == IOMMU_IOAS_IOVA_RANGES) {
+		struct iommu_ioas_iova_ranges *q = arg;
+		struct iommu_iova_range *r = (void *)(uintptr_t)q->allowed_iovas;
+		bool iommu;
+
+		if (q->size != sizeof(*q) || q->__reserved)
+			return ret_err(EINVAL);
+		if (!ioas_exists(fd, q->ioas_id))
+			return ret_err(ENOENT);
+		iommu = ioas_has_iommu_dev(fd, q->ioas_id);
+		if (q->num_iovas < (iommu ? 2u : 1u)) {
+			q->num_iovas = iommu ? 2 : 1;
+			return ret_err(EMSGSIZE);
+		}
+		q->num_iovas = iommu ? 2 : 1;
+		q->out_iova_alignment = PG;
+		if (!iommu) {
+			r[0].start = 0;
+			r[0].last = UINT64_MAX;
+			return 0;
+		}
+		r[0].start = 0;
+		r[0].last = FAKE_IOVA_HOLE_START - 1;
+		r[1].start = FAKE_IOVA_HOLE_LAST + 1;
+		r[1].last = (1ull << 48) - 1; /* a 48-bit IOMMU */
 		return 0;
 	}
 	if (req == VNI_IOCTL_GET_PA) {
@@ -1379,24 +1506,154 @@ static int container_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 	if (req == VFIO_GET_API_VERSION)
 		return VFIO_API_VERSION;
 	if (req == VFIO_CHECK_EXTENSION)
-		return (uintptr_t)arg == VFIO_NOIOMMU_IOMMU && on;
+		return ((uintptr_t)arg == VFIO_NOIOMMU_IOMMU && on) ||
+		       (uintptr_t)arg == VFIO_TYPE1v2_IOMMU;
 	if (req == VFIO_SET_IOMMU) {
-		bool has_group = false;
+		bool has_group = false, wrong = false;
+		uintptr_t type = (uintptr_t)arg;
 
-		if ((uintptr_t)arg != VFIO_NOIOMMU_IOMMU || !on)
+		if ((type != VFIO_NOIOMMU_IOMMU || !on) && type != VFIO_TYPE1v2_IOMMU)
 			return ret_err(EINVAL);
-		for (int i = 0; i < MAX_FDS; i++)
-			if (F.fds[i].type == FD_GROUP && F.fds[i].container == fd)
+		for (int i = 0; i < MAX_FDS; i++) {
+			if (F.fds[i].type == FD_GROUP && F.fds[i].container == fd) {
 				has_group = true;
-		if (!has_group)
+				/* noiommu groups need the noiommu "IOMMU" and back */
+				if (F.cfg.devs[F.fds[i].dev].noiommu_group !=
+				    (type == VFIO_NOIOMMU_IOMMU))
+					wrong = true;
+			}
+		}
+		if (!has_group || wrong)
 			return ret_err(EINVAL);
 		if (f->container)
 			return ret_err(EBUSY);
-		f->container = 1;
+		f->container = (int)type;
 		flog("c%d:iommu", fd - FD_BASE);
 		return 0;
 	}
+	if (f->container != VFIO_TYPE1v2_IOMMU)
+		return ret_err(EINVAL); /* no type1 IOMMU set */
+	if (req == VFIO_IOMMU_GET_INFO) {
+		struct vfio_iommu_type1_info *info = arg;
+		struct vfio_iommu_type1_info_cap_iova_range *cap;
+		uint32_t need = sizeof(*info) + sizeof(*cap) + 2 * sizeof(cap->iova_ranges[0]);
+
+		if (info->argsz < sizeof(*info))
+			return ret_err(EINVAL);
+		info->flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
+		info->iova_pgsizes = PG | HPG | (1ull << 30);
+		info->cap_offset = 0;
+		if (info->argsz < need) {
+			info->argsz = need;
+			return 0;
+		}
+		cap = (void *)((char *)info + sizeof(*info));
+		memset(cap, 0, sizeof(*cap));
+		cap->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
+		cap->header.version = 1;
+		cap->header.next = 0;
+		cap->nr_iovas = 2;
+		cap->iova_ranges[0].start = 0;
+		cap->iova_ranges[0].end = FAKE_IOVA_HOLE_START - 1;
+		cap->iova_ranges[1].start = FAKE_IOVA_HOLE_LAST + 1;
+		cap->iova_ranges[1].end = (1ull << 48) - 1;
+		info->cap_offset = sizeof(*info);
+		return 0;
+	}
+	if (req == VFIO_IOMMU_MAP_DMA) {
+		struct vfio_iommu_type1_dma_map *m = arg;
+		struct iomap *slot = NULL;
+
+		if (m->argsz < sizeof(*m) || !(m->flags & VFIO_DMA_MAP_FLAG_READ))
+			return ret_err(EINVAL);
+		if (!m->size || ((m->size | m->iova | m->vaddr) & (PG - 1)) ||
+		    !iova_allowed(m->iova, m->size))
+			return ret_err(EINVAL);
+		for (int i = 0; i < MAX_MAPS; i++) {
+			struct iomap *x = &F.iomaps[i];
+
+			if (x->used && x->iommufd == fd && x->ioas == TYPE1_IOAS &&
+			    x->iova < m->iova + m->size && m->iova < x->iova + x->len)
+				return ret_err(EEXIST);
+			if (!x->used && !slot)
+				slot = x;
+		}
+		if (!slot)
+			return ret_err(ENOMEM);
+		slot->pa = malloc(m->size / PG * sizeof(uint64_t));
+		if (!slot->pa)
+			return ret_err(ENOMEM);
+		slot->used = true;
+		slot->iommufd = fd;
+		slot->ioas = TYPE1_IOAS;
+		slot->iova = m->iova;
+		slot->len = m->size;
+		slot->runs = make_layout(m->vaddr, m->size, slot->pa);
+		slot->pinned = true;
+		slot->uva = m->vaddr;
+		slot->writeable = m->flags & VFIO_DMA_MAP_FLAG_WRITE;
+		return 0;
+	}
+	if (req == VFIO_IOMMU_UNMAP_DMA) {
+		struct vfio_iommu_type1_dma_unmap *u = arg;
+
+		if (u->argsz < sizeof(*u))
+			return ret_err(EINVAL);
+		for (int i = 0; i < MAX_MAPS; i++) {
+			struct iomap *x = &F.iomaps[i];
+
+			if (x->used && x->iommufd == fd && x->ioas == TYPE1_IOAS &&
+			    x->iova == u->iova && x->len == u->size) {
+				iomap_drop(x);
+				return 0;
+			}
+		}
+		return ret_err(EINVAL);
+	}
 	return ret_err(ENOTTY);
+}
+
+int fake_dev_dma(unsigned int dev, uint64_t iova, void *buf, size_t len, bool write)
+{
+	struct fdevst *d;
+	int domfd = -1, ret = -EFAULT;
+	uint32_t ioas = 0;
+
+	pthread_mutex_lock(&F.lock);
+	d = dev < FAKE_MAX_DEVS ? &F.devs[dev] : NULL;
+	if (d && d->open && d->via_group) {
+		for (int i = 0; i < MAX_FDS; i++)
+			if (F.fds[i].type == FD_GROUP && F.fds[i].dev == (int)dev)
+				domfd = F.fds[i].container;
+		ioas = TYPE1_IOAS;
+	} else if (d && d->open && d->ioas) {
+		domfd = d->iommufd;
+		ioas = d->ioas;
+	}
+	if (domfd < 0 || !bus_master(d) ||
+	    (ioas != TYPE1_IOAS && !ioas_has_iommu_dev(domfd, ioas))) {
+		pthread_mutex_unlock(&F.lock);
+		return -ENODEV;
+	}
+	for (int i = 0; i < MAX_MAPS; i++) {
+		struct iomap *m = &F.iomaps[i];
+
+		if (!m->used || m->iommufd != domfd || m->ioas != ioas ||
+		    iova < m->iova || iova + len > m->iova + m->len)
+			continue;
+		if (write && !m->writeable)
+			break; /* IOMMU write fault */
+		if (write)
+			memcpy((void *)(uintptr_t)(m->uva + (iova - m->iova)), buf, len);
+		else
+			memcpy(buf, (const void *)(uintptr_t)(m->uva + (iova - m->iova)), len);
+		ret = 0;
+		break;
+	}
+	if (ret < 0)
+		flog("d%u:dmafault", dev);
+	pthread_mutex_unlock(&F.lock);
+	return ret;
 }
 
 static int group_ioctl(struct ffd *f, unsigned long req, void *arg)
@@ -1424,21 +1681,11 @@ static int group_ioctl(struct ffd *f, unsigned long req, void *arg)
 		return 0;
 	}
 	if (req == VFIO_GROUP_UNSET_CONTAINER) {
-		struct ffd *c;
-		bool others = false;
-
 		if (f->container < 0)
 			return ret_err(EINVAL);
 		if (d->open && d->via_group)
 			return ret_err(EBUSY); /* the device fd is still open */
-		c = fd_get(f->container);
-		for (int i = 0; i < MAX_FDS; i++)
-			if (&F.fds[i] != f && F.fds[i].type == FD_GROUP &&
-			    F.fds[i].container == f->container)
-				others = true;
-		if (c && !others)
-			c->container = 0; /* the last group takes the IOMMU along */
-		f->container = -1;
+		group_leave(f);
 		return 0;
 	}
 	if (req == VFIO_GROUP_GET_DEVICE_FD) {
@@ -1450,7 +1697,7 @@ static int group_ioctl(struct ffd *f, unsigned long req, void *arg)
 			return ret_err(EINVAL); /* no container, or no IOMMU set */
 		if (strcmp(name, F.cfg.devs[f->dev].bdf) != 0)
 			return ret_err(ENODEV);
-		if (!F.cfg.cap_rawio)
+		if (F.cfg.devs[f->dev].noiommu_group && !F.cfg.cap_rawio)
 			return ret_err(EPERM);
 		if (d->open)
 			return ret_err(EBUSY);
@@ -1511,13 +1758,13 @@ struct fake_cfg fake_default_cfg(void)
 	c.big_pct = 10;
 	c.tp_reads = 3;
 	c.devs[0] = (struct fake_dev_cfg){ "0000:00:04.0", "vfio-pci", "noiommu-vfio0",
-					   0x1234, 0x11e8, 0x00ff00, false, false, false };
+					   0x1234, 0x11e8, 0x00ff00, false, false, false, false };
 	c.devs[1] = (struct fake_dev_cfg){ "0000:00:05.0", "vfio-pci", "noiommu-vfio1",
-					   0x1234, 0x11e8, 0x00ff00, false, false, false };
+					   0x1234, 0x11e8, 0x00ff00, false, false, false, false };
 	c.devs[2] = (struct fake_dev_cfg){ "0000:00:06.0", "nvme", NULL,
-					   0x1b36, 0x0010, 0x010802, false, false, false };
+					   0x1b36, 0x0010, 0x010802, false, false, false, false };
 	c.devs[3] = (struct fake_dev_cfg){ "0000:00:07.0", "vfio-pci", "vfio2",
-					   0x8086, 0x10d3, 0x020000, false, false, false };
+					   0x8086, 0x10d3, 0x020000, false, false, false, false };
 	c.ndevs = 4;
 	return c;
 }

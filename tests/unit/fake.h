@@ -27,6 +27,9 @@ struct fake_dev_cfg {
 	/* In IOMMU group N (N = index) named "vfio-noiommu", as vfio gives
 	 * noiommu devices when VFIO_GROUP=y; false: no iommu_group link. */
 	bool noiommu_group;
+	/* In a real IOMMU group N (N = index): iommu_group link, /dev/vfio/N
+	 * for the type1 container (the device is behind the IOMMU). */
+	bool iommu_group;
 };
 
 struct fake_cfg {
@@ -109,6 +112,16 @@ uint64_t fake_pagemap_pa(uint64_t va);
 long fake_pagemap_reads(void);
 /* Is [va, va+len) mlock()ed through the library? */
 bool fake_locked(uint64_t va, uint64_t len);
+/* Device dev (config index) does DMA at bus address iova through its
+ * IOMMU domain (iommufd IOAS or type1 container): reads (write false) or
+ * writes len bytes of buf there. 0, or -EFAULT (an IOMMU fault: not mapped,
+ * or a write to a read-only mapping; nothing is written) or -ENODEV (not
+ * open behind an IOMMU). */
+int fake_dev_dma(unsigned int dev, uint64_t iova, void *buf, size_t len, bool write);
+/* The reserved window the simulated IOMMU keeps out of every IOVA range
+ * (like x86's MSI window). */
+#define FAKE_IOVA_HOLE_START 0xfee00000ull
+#define FAKE_IOVA_HOLE_LAST 0xfeefffffull
 
 /* Operation log since install (or fake_log_clear()), events separated by
  * one space: "dN:bmon", "dN:bmoff" (Bus Master of device N switched),

@@ -341,11 +341,17 @@ static void test_last_error(void **state)
 	assert_int_equal(vni_reason_last(), VNI_REASON_BOUND_ELSEWHERE);
 	assert_non_null(strstr(vni_strerror_last(), "bound to nvme"));
 	assert_non_null(strstr(vni_strerror_last(), "driver_override"));
-	/* behind a real IOMMU: no backend of this version drives it */
+	/* behind a real IOMMU, the backend forced to a no-IOMMU one */
+	assert_ok(vni_ctx_set_backend(ctx, VNI_BACKEND_NOIOMMU));
 	assert_err(vni_device_open(ctx, "0000:00:07.0", &dev), EXDEV);
 	assert_int_equal(vni_reason_last(), VNI_REASON_REAL_IOMMU);
 	assert_non_null(strstr(vni_strerror_last(), "real IOMMU"));
 	assert_null(dev);
+	/* ... and the other way round */
+	assert_ok(vni_ctx_set_backend(ctx, VNI_BACKEND_IOMMUFD));
+	assert_err(vni_device_open(ctx, EDU, &dev), EXDEV);
+	assert_int_equal(vni_reason_last(), VNI_REASON_NO_IOMMU);
+	assert_ok(vni_ctx_set_backend(ctx, VNI_BACKEND_AUTO));
 	/* no device open: mappings, buffers and the iommufd need one */
 	{
 		void *buf = NULL;
@@ -650,7 +656,9 @@ static void test_dma_bad(void **state)
 	assert_err(vni_dma_map(ctx, mem, 0, 0), EINVAL);
 	assert_err(vni_dma_map(ctx, mem + 1, 4096, 0), EINVAL);
 	assert_err(vni_dma_map(ctx, mem, 4095, 0), EINVAL);
-	assert_err(vni_dma_map(ctx, mem, 4096, 2), EINVAL);
+	assert_err(vni_dma_map(ctx, mem, 4096, 4), EINVAL);
+	/* no IOMMU to enforce read-only */
+	assert_err(vni_dma_map(ctx, mem, 4096, VNI_DMA_MAP_READONLY), EOPNOTSUPP);
 	assert_err(vni_dma_map(ctx, (void *)(uintptr_t)(UINT64_MAX - 4095), 8192, 0),
 		   EOVERFLOW);
 	assert_err(vni_dma_map(ctx, (void *)(uintptr_t)(1ull << 48), 4096, 0), ERANGE);
@@ -1058,15 +1066,17 @@ static void test_cdev_node(void **state)
 	assert_int_equal(vni_reason_last(), VNI_REASON_KERNEL_LACKS);
 	assert_non_null(strstr(vni_strerror_last(), "lacks no-IOMMU cdev support"));
 	assert_non_null(strstr(vni_strerror_last(), "7.3"));
-	/* the same device outside a vfio-noiommu group: behind a real IOMMU */
+	/* the same device outside a vfio-noiommu group: behind a real IOMMU,
+	 * for the iommufd backend */
 	cfg.devs[3].noiommu_group = false;
 	cfg.devs[3].no_node = false;
 	cfg.no_legacy = false;
 	assert_ok(vni_ctx_destroy(&ctx));
 	fake_install(&cfg);
 	assert_ok(vni_ctx_new(&ctx, 0));
-	assert_err(vni_device_open(ctx, "0000:00:07.0", &dev), EXDEV);
-	assert_int_equal(vni_reason_last(), VNI_REASON_REAL_IOMMU);
+	assert_ok(vni_device_open(ctx, "0000:00:07.0", &dev));
+	assert_int_equal(vni_ctx_backend(ctx), VNI_BACKEND_IOMMUFD);
+	assert_ok(vni_device_close(&dev));
 	assert_ok(vni_ctx_destroy(&ctx));
 }
 
