@@ -97,6 +97,20 @@ static int probe_device(const char *bdf, struct vnip_probe *p)
 
 	snprintf(path, sizeof(path), "%s/%s/driver", VNIP_SYSFS_PCI, bdf);
 	ret = vnip_readlink_base(path, buf, sizeof(buf));
+	if (ret == -ENOENT || (ret == 0 && strcmp(buf, "vfio-pci") != 0)) {
+		/* Not bound to vfio-pci and in no IOMMU group: vfio-pci can
+		 * take it only in noiommu mode, so say first if that is off. */
+		char grp[64], gpath[512];
+		int g, sw;
+
+		snprintf(gpath, sizeof(gpath), "%s/%s/iommu_group", VNIP_SYSFS_PCI, bdf);
+		g = vnip_readlink_base(gpath, grp, sizeof(grp));
+		if (g == -ENOENT) {
+			sw = noiommu_switch_on();
+			if (sw < 0)
+				return sw;
+		}
+	}
 	if (ret == -ENOENT)
 		return vnip_err_r(VNI_REASON_UNBOUND, -ENXIO,
 				  "%s is not bound to any driver: bind it to vfio-pci: "

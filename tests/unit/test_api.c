@@ -306,7 +306,20 @@ static void test_last_error(void **state)
 	assert_string_equal(vni_reason_name(vni_reason_last()), "noiommu-off");
 	assert_non_null(strstr(vni_strerror_last(), "noiommu mode is off: write 1 to "
 			       "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"));
+	/* a device vfio-pci could not take because the mode is off (no driver,
+	 * no IOMMU group): the mode comes first, not "unbound" */
 	assert_ok(vni_ctx_destroy(&ctx));
+	cfg.devs[1].driver = NULL;
+	fake_install(&cfg);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_err(vni_device_open(ctx, EDU2, &dev), EOPNOTSUPP);
+	assert_int_equal(vni_reason_last(), VNI_REASON_NOIOMMU_OFF);
+	/* ... but a device behind an IOMMU needs no noiommu mode */
+	assert_ok(vni_device_open(ctx, "0000:00:07.0", &dev));
+	assert_int_equal(vni_ctx_backend(ctx), VNI_BACKEND_IOMMUFD);
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+	cfg.devs[1].driver = "vfio-pci";
 
 	/* kernel lacks the feature: no noiommu switch at all */
 	cfg.noiommu_param = NULL;
