@@ -12,9 +12,14 @@
  *
  * IOVA layout
  * -----------
- * Every mapping is placed in the context's IOAS at IOVA == the process virtual
- * address of the memory (IOMMU_IOAS_MAP with IOMMU_IOAS_MAP_FIXED_IOVA,
- * readable and writeable). With no IOMMU the IOVA is only the kernel's key
+ * No-IOMMU backends: every mapping is placed in the context's IOAS at IOVA
+ * == the process virtual address of the memory (IOMMU_IOAS_MAP with
+ * IOMMU_IOAS_MAP_FIXED_IOVA, readable and writeable; the legacy backend has
+ * no IOAS at all). IOMMU backends ("iommufd", "type1"): the library
+ * allocates each mapping's IOVA inside the ranges the kernel reports and
+ * below the DMA mask (vni_ctx_set_dma_mask()), 2 MiB aligned for mappings
+ * of 2 MiB or more, and reuses IOVAs after unmap; the DMA address is that
+ * IOVA. With no IOMMU the IOVA is only the kernel's key
  * for the pinned pages; making it the pointer lets every lookup key on the
  * pointer, lets several devices share one layout, and makes overlapping
  * mappings impossible (two mappings of one address would be the same IOVA:
@@ -32,8 +37,8 @@
  * vni_dma_unmap().
  *
  * At least one device must be open in the context before memory can be
- * mapped: the kernel creates the no-IOMMU translation only once a no-IOMMU
- * device is attached to the IOAS (-ENODEV otherwise).
+ * mapped: the backend is chosen, and the kernel sets up the translation,
+ * when the first device opens (-ENODEV otherwise).
  *
  * A DMA address is valid only while at least one device is open in the
  * context. Closing the last device unpins the memory in the kernel; the
