@@ -1613,6 +1613,47 @@ static int container_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 	return ret_err(ENOTTY);
 }
 
+/* F.lock held: the domain (fd, ioas) of device dev, false if none. */
+static bool dev_domain(unsigned int dev, int *domfd, uint32_t *ioas)
+{
+	struct fdevst *d = dev < FAKE_MAX_DEVS ? &F.devs[dev] : NULL;
+
+	*domfd = -1;
+	if (d && d->open && d->via_group) {
+		for (int i = 0; i < MAX_FDS; i++)
+			if (F.fds[i].type == FD_GROUP && F.fds[i].dev == (int)dev)
+				*domfd = F.fds[i].container;
+		*ioas = TYPE1_IOAS;
+	} else if (d && d->open && d->ioas) {
+		*domfd = d->iommufd;
+		*ioas = d->ioas;
+	}
+	return *domfd >= 0;
+}
+
+bool fake_iova_of(unsigned int dev, uint64_t uva, uint64_t *iova)
+{
+	bool ok = false;
+	uint32_t ioas;
+	int domfd;
+
+	pthread_mutex_lock(&F.lock);
+	if (dev_domain(dev, &domfd, &ioas)) {
+		for (int i = 0; i < MAX_MAPS; i++) {
+			struct iomap *m = &F.iomaps[i];
+
+			if (m->used && m->iommufd == domfd && m->ioas == ioas &&
+			    uva >= m->uva && uva < m->uva + m->len) {
+				*iova = m->iova + (uva - m->uva);
+				ok = true;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&F.lock);
+	return ok;
+}
+
 int fake_dev_dma(unsigned int dev, uint64_t iova, void *buf, size_t len, bool write)
 {
 	struct fdevst *d;

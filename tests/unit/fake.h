@@ -118,6 +118,9 @@ bool fake_locked(uint64_t va, uint64_t len);
  * or a write to a read-only mapping; nothing is written) or -ENODEV (not
  * open behind an IOMMU). */
 int fake_dev_dma(unsigned int dev, uint64_t iova, void *buf, size_t len, bool write);
+/* The IOVA at which the IOMMU domain of device dev maps user address uva
+ * (the simulated kernel's own record of IOAS_MAP / MAP_DMA); false if none. */
+bool fake_iova_of(unsigned int dev, uint64_t uva, uint64_t *iova);
 /* The reserved window the simulated IOMMU keeps out of every IOVA range
  * (like x86's MSI window). */
 #define FAKE_IOVA_HOLE_START 0xfee00000ull
