@@ -1,23 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvfionoiommu - context: one iommufd, one I/O address space.
+ * libvfionoiommu - context: one DMA address space and its backend.
  *
- * A context owns an iommufd (/dev/iommu) and one IOAS. Every device opened
- * in the context is attached to that IOAS, and every DMA mapping made in the
- * context is visible to all of its devices: one address space, one
- * translation table.
+ * A context owns the kernel objects of one backend (see enum vni_backend):
+ * an iommufd (/dev/iommu) with one IOAS, or a VFIO container. Every device
+ * opened in the context joins that address space, and every DMA mapping
+ * made in the context is visible to all of its devices: one address space,
+ * one translation table. The backend is chosen, and its kernel objects set
+ * up, when the first device is opened; all devices of a context use the
+ * same backend.
  *
  * Lifetime of DMA addresses
  * -------------------------
- * DMA addresses are valid only while at least one device is open (attached
- * to the IOAS) in the context. The kernel keeps the no-IOMMU page table, and
- * the pages pinned, only while a no-IOMMU device is attached: when the last
- * device of the context is closed, it unpins every mapping, and the library
- * forgets every DMA address (translations then fail with -ENODEV; the
- * mappings themselves stay recorded and can still be unmapped or freed).
- * When a device is opened again in the context, the kernel pins the memory
- * again, possibly at other physical addresses, and vni_device_open() asks it
- * for the new addresses of every mapping before it returns. A driver must
+ * DMA addresses are valid only while at least one device is open in the
+ * context, on every backend. (noiommu: the kernel keeps the no-IOMMU page
+ * table, and the pages pinned, only while a no-IOMMU device is attached;
+ * type1: the container drops its mappings with its last group.) When the
+ * last device of the context is closed, the library forgets every DMA
+ * address (translations then fail with -ENODEV; the mappings themselves
+ * stay recorded and can still be unmapped or freed). When a device is
+ * opened again in the context, vni_device_open() translates every mapping
+ * again before it returns: with noiommu the kernel pins the memory again,
+ * possibly at other physical addresses; legacy reads pagemap again; the
+ * IOMMU backends keep the IOVAs (type1 maps them again). A driver must
  * therefore never keep a DMA address across the close of the last device:
  * query it again (vni_dma_addr()) and reprogram the device after reopening.
  * Closing a device while others stay open in the context changes nothing.
