@@ -70,8 +70,10 @@
  *   copy-on-write), so the parent's DMA addresses stay right and the child
  *   sees a private snapshot that devices never write; shared memory
  *   (MAP_SHARED) stays shared, device writes included. madvise(MADV_DONTFORK)
- *   it yourself to keep it out of the child. The child must not use the
- *   parent's contexts or devices (they are the parent's descriptors).
+ *   it yourself to keep it out of the child. Exception, the legacy backend
+ *   (nothing is pinned): it marks mapped caller memory MADV_DONTFORK itself
+ *   while mapped. The child must not use the parent's contexts or devices
+ *   (they are the parent's descriptors).
  * - Signals: vni_dma_addr_fast() and vni_dma_addr_len() are
  *   async-signal-safe (no lock, no allocation, no system call, no
  *   thread-local state). No other call is: they record errors in

@@ -114,8 +114,10 @@ extern "C" {
  * run. "legacy": checks that it is hugetlb memory (else -EINVAL, reason
  * VNI_REASON_MAY_MOVE, unless VNI_DMA_MAP_MAY_MOVE), mlock()s it and reads
  * its physical addresses from /proc/self/pagemap in one pass (needs
- * CAP_SYS_ADMIN: -EPERM, reason VNI_REASON_PAGEMAP_HIDDEN, without); unmap
- * munlock()s it again. "iommufd" and "type1": allocates an IOVA (see
+ * CAP_SYS_ADMIN: -EPERM, reason VNI_REASON_PAGEMAP_HIDDEN, without) and
+ * marks it MADV_DONTFORK (nothing pins it: after a fork() copy-on-write
+ * would move the parent's pages away from their DMA addresses); unmap
+ * munlock()s it and marks it MADV_DOFORK again. "iommufd" and "type1": allocates an IOVA (see
  * vni_ctx_set_dma_mask()) and maps the range there in the IOMMU (the kernel
  * pins it); the DMA address is that IOVA, one run for the whole mapping.
  *

@@ -286,16 +286,33 @@ static int legacy_map(struct vni_ctx *ctx, struct vnip_mapping *m, unsigned int 
 					m->len);
 		return vnip_err(ret, "mlock of %#" PRIx64 "+%#" PRIx64 " failed", m->va, m->len);
 	}
+	/* Nothing pins the pages, so after a fork() the parent's next write
+	 * to a private page would copy it (copy-on-write) away from the
+	 * physical address the device uses: keep caller memory out of
+	 * children (vni_dma_alloc() buffers are MADV_DONTFORK already). */
+	if (!(m->flags & VNI_DMA_MAPPING_ALLOCATED) &&
+	    vnip_sys.madvise(p, m->len, MADV_DONTFORK) < 0) {
+		ret = vnip_err(-errno, "madvise(MADV_DONTFORK) of %#" PRIx64 "+%#" PRIx64
+			       " failed", m->va, m->len);
+		vnip_sys.munlock(p, m->len);
+		return ret;
+	}
 	vnip_debug("legacy: locked %#" PRIx64 "+%#" PRIx64, m->va, m->len);
 	return 0;
 }
 
 static int legacy_unmap(struct vni_ctx *ctx, const struct vnip_mapping *m)
 {
+	void *p = (void *)(uintptr_t)m->va;
+
 	(void)ctx;
-	if (vnip_sys.munlock((void *)(uintptr_t)m->va, m->len) < 0)
+	if (vnip_sys.munlock(p, m->len) < 0)
 		return vnip_err(-errno, "munlock of %#" PRIx64 "+%#" PRIx64 " failed",
 				m->va, m->len);
+	if (!(m->flags & VNI_DMA_MAPPING_ALLOCATED) &&
+	    vnip_sys.madvise(p, m->len, MADV_DOFORK) < 0)
+		vnip_debug("madvise(MADV_DOFORK) of %#" PRIx64 "+%#" PRIx64 " failed", m->va,
+			   m->len);
 	return 0;
 }
 

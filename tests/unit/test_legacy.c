@@ -8,8 +8,11 @@
  * injection over the whole life cycle.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "internal.h"
@@ -41,6 +44,27 @@ static void open_legacy(struct vni_ctx **ctx, struct vni_device **dev)
 	assert_ok(vni_ctx_new(ctx, 0));
 	assert_ok(vni_device_open(*ctx, LEG, dev));
 	assert_int_equal(vni_ctx_backend(*ctx), VNI_BACKEND_LEGACY);
+}
+
+/* Does a fork()ed child see p? (It faults on memory marked MADV_DONTFORK.) */
+static bool child_sees(const volatile char *p)
+{
+	int st = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char c;
+
+		signal(SIGSEGV, SIG_DFL); /* not cmocka's handler */
+		c = p[0];
+		(void)c;
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		assert_int_equal(WTERMSIG(st), SIGSEGV);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /* Every page of [p, p+len) translates to what pagemap says, and the
@@ -248,8 +272,12 @@ static void test_legacy_map(void **state)
 	for (size_t off = 0; off < len; off += 4096)
 		assert_true(vni_dma_addr_fast(ctx, mem + off) != VNI_DMA_ADDR_INVALID);
 	assert_int_equal(fake_pagemap_reads(), reads);
+	/* nothing pins it: kept out of fork()ed children while mapped (their
+	 * copy-on-write would move the parent's pages) */
+	assert_false(child_sees(mem));
 	assert_ok(vni_dma_unmap(ctx, mem, len));
 	assert_false(fake_locked((uintptr_t)mem, 4096));
+	assert_true(child_sees(mem));
 
 	/* hugetlb caller memory (smaps: KernelPageSize 2048 kB): no flag needed */
 	huge = vnip_sys.mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE,
