@@ -153,6 +153,7 @@ int vnip_group_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
 			goto fail;
 		}
 	}
+	/* the kernel makes the device fd close-on-exec itself */
 	ret = vnip_ioctl(fd, VFIO_GROUP_GET_DEVICE_FD, (void *)(uintptr_t)p->bdf);
 	if (ret < 0) {
 		if (ret == -EBUSY)
