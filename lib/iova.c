@@ -156,6 +156,41 @@ int vnip_iova_alloc(struct vnip_iova *a, uint64_t len, uint64_t *iova)
 	return -ENOSPC;
 }
 
+int vnip_iova_reserve(struct vnip_iova *a, uint64_t iova, uint64_t len)
+{
+	uint64_t last = iova + len - 1;
+	int ret;
+
+	if (!len || ((iova | len) & (PAGE - 1)) || last < iova)
+		return -EINVAL;
+	ret = reserve(a, a->nranges + a->nalloc + 2);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < a->nfree; i++) {
+		struct vnip_iova_range *r = &a->free[i];
+
+		if (iova < r->start || last > r->last)
+			continue;
+		if (iova == r->start && last == r->last) {
+			memmove(r, r + 1, (a->nfree - i - 1) * sizeof(*r));
+			a->nfree--;
+		} else if (iova == r->start) {
+			r->start = last + 1;
+		} else if (last == r->last) {
+			r->last = iova - 1;
+		} else {
+			memmove(r + 1, r, (a->nfree - i) * sizeof(*r));
+			a->nfree++;
+			r->last = iova - 1;
+			r[1].start = last + 1;
+		}
+		a->nalloc++;
+		a->total -= len;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int vnip_iova_free(struct vnip_iova *a, uint64_t iova, uint64_t len)
 {
 	uint64_t last = iova + len - 1;

@@ -48,6 +48,11 @@ void vnip_iova_fini(struct vnip_iova *a);
 /* Allocate len bytes (4 KiB multiple, > 0). Returns 0 and *iova, -EINVAL,
  * -ENOSPC (no hole large enough) or -ENOMEM. No message. */
 int vnip_iova_alloc(struct vnip_iova *a, uint64_t len, uint64_t *iova);
+/* Take the given [iova, iova+len) (4 KiB aligned), as if allocated: for
+ * rebuilding the allocator from new ranges around the IOVAs in use.
+ * Returns 0, -EINVAL (not aligned, or not all free: outside the ranges or
+ * taken) or -ENOMEM. No message. */
+int vnip_iova_reserve(struct vnip_iova *a, uint64_t iova, uint64_t len);
 /* Give [iova, iova+len) back. Returns 0, or -EINVAL if it is not page
  * aligned, not inside one usable range, or any part of it is free already
  * (a double free). No message. */

@@ -18,14 +18,28 @@ int vnip_iova_setup(struct vni_ctx *ctx, const struct vnip_iova_range *r, size_t
 	struct vnip_iova a;
 	int ret;
 
-	if (ctx->iova.nalloc)
-		return 0; /* IOVAs in use: keep the ranges they came from */
+	/* The ranges narrow as devices attach: rebuild from the new ones,
+	 * around the IOVAs in use (the kernel refused the attach if one of
+	 * them does not fit any more). */
 	ret = vnip_iova_init(&a, r, n, ctx->dma_bits);
 	if (ret == -ENOSPC)
 		return vnip_err(ret, "the IOMMU offers no IOVA range below the %u-bit DMA mask "
 				"(see vni_ctx_set_dma_mask())", ctx->dma_bits);
 	if (ret < 0)
 		return vnip_err(ret, "out of memory for the IOVA allocator");
+	for (size_t i = 0; i < ctx->nmaps; i++) {
+		const struct vnip_mapping *m = &ctx->maps[i];
+
+		ret = vnip_iova_reserve(&a, m->iova, m->len);
+		if (ret < 0) {
+			vnip_iova_fini(&a);
+			if (ret == -ENOMEM)
+				return vnip_err(ret, "out of memory for the IOVA allocator");
+			return vnip_err(-EADDRINUSE, "IOVA %#" PRIx64 "+%#" PRIx64 " in use is "
+					"outside the IOVA ranges the IOMMU reports now",
+					m->iova, m->len);
+		}
+	}
 	vnip_iova_fini(&ctx->iova);
 	ctx->iova = a;
 	for (size_t i = 0; i < a.nfree; i++)

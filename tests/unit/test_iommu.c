@@ -324,6 +324,43 @@ static void test_iommu_select(void **state)
 	assert_ok(vni_ctx_destroy(&ctx));
 }
 
+/* A second device joins: the allocator is rebuilt from the ranges the
+ * IOAS reports now, around the IOVAs in use; both devices reach both. */
+static void test_iommufd_two_devices(void **state)
+{
+	struct fake_cfg cfg = fake_default_cfg();
+	struct vni_ctx *ctx = NULL;
+	struct vni_device *d3 = NULL, *d1 = NULL;
+	char *a = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *b = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t ia, ib;
+	char x[16] = "through dev 1", y[16];
+
+	(void)state;
+	assert_true(a != MAP_FAILED && b != MAP_FAILED);
+	cfg.devs[1].cdev = "vfio1"; /* 00:05.0 behind the IOMMU too */
+	fake_install(&cfg);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, IOM, &d3));
+	assert_ok(vni_dma_map(ctx, a, 1 << 20, 0));
+	ia = check_iova(ctx, a, 1 << 20, 64);
+	assert_ok(vni_device_open(ctx, EDU2, &d1));
+	assert_int_equal(vni_ctx_backend(ctx), VNI_BACKEND_IOMMUFD);
+	assert_int_equal(check_iova(ctx, a, 1 << 20, 64), ia);
+	assert_ok(vni_dma_map(ctx, b, 1 << 20, 0));
+	ib = check_iova(ctx, b, 1 << 20, 64);
+	assert_true(ib + (1 << 20) <= ia || ia + (1 << 20) <= ib);
+	assert_ok(vni_device_set_bus_master(d1, true));
+	assert_int_equal(fake_dev_dma(1, ia + 64, x, sizeof(x), true), 0);
+	assert_memory_equal(a + 64, x, sizeof(x));
+	assert_int_equal(fake_dev_dma(1, ib, y, sizeof(y), false), 0);
+	assert_ok(vni_device_close(&d1));
+	assert_ok(vni_device_close(&d3));
+	assert_ok(vni_ctx_destroy(&ctx));
+	munmap(a, 1 << 20);
+	munmap(b, 1 << 20);
+}
+
 static void run_faults(enum kind k)
 {
 	long n;
@@ -400,6 +437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iommufd_mask, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_type1_mask, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iommu_select, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_iommufd_two_devices, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iommufd_faults, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_type1_faults, fake_setup, fake_teardown),
 	};

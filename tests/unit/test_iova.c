@@ -119,6 +119,36 @@ static void test_iova_reuse(void **state)
 	vnip_iova_fini(&a);
 }
 
+/* Rebuilding around IOVAs in use: reserve takes exactly the given range,
+ * refuses what is not free, and the rest allocates around it. */
+static void test_iova_reserve(void **state)
+{
+	const struct vnip_iova_range r[] = { { 0, 16 * MiB - 1 }, { 32 * MiB, 48 * MiB - 1 } };
+	struct vnip_iova a;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(vnip_iova_init(&a, r, 2, 64), 0);
+	assert_int_equal(vnip_iova_reserve(&a, 2 * MiB, 2 * MiB), 0);
+	assert_int_equal(vnip_iova_reserve(&a, 3 * MiB, 4096), -EINVAL);   /* taken */
+	assert_int_equal(vnip_iova_reserve(&a, 20 * MiB, 4096), -EINVAL);  /* outside */
+	assert_int_equal(vnip_iova_reserve(&a, 15 * MiB, 2 * MiB), -EINVAL); /* straddles */
+	assert_int_equal(vnip_iova_reserve(&a, 4096 + 1, 4096), -EINVAL);  /* unaligned */
+	assert_int_equal(vnip_iova_reserve(&a, 32 * MiB, 16 * MiB), 0);    /* a whole range */
+	assert_int_equal(a.nfree, 2);
+	/* a 2 MiB allocation goes around the reserved 2..4 MiB */
+	assert_int_equal(vnip_iova_alloc(&a, 2 * MiB, &v), 0);
+	assert_int_equal(v, 4 * MiB);
+	assert_int_equal(vnip_iova_alloc(&a, 4096, &v), 0);
+	assert_int_equal(v, 4096);
+	/* reserved ranges are freed like allocations */
+	assert_int_equal(vnip_iova_free(&a, 2 * MiB, 2 * MiB), 0);
+	assert_int_equal(vnip_iova_alloc(&a, 2 * MiB, &v), 0);
+	assert_int_equal(v, 2 * MiB);
+	assert_int_equal(vnip_iova_free(&a, 32 * MiB, 16 * MiB), 0);
+	vnip_iova_fini(&a);
+}
+
 /* An allocation whose reservation fails changes nothing; free never
  * allocates. */
 static void test_iova_nomem(void **state)
@@ -245,6 +275,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_iova_ranges, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iova_reuse, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_iova_reserve, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iova_nomem, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iova_model, fake_setup, fake_teardown),
 	};
