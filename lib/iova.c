@@ -114,11 +114,18 @@ void vnip_iova_fini(struct vnip_iova *a)
 
 int vnip_iova_alloc(struct vnip_iova *a, uint64_t len, uint64_t *iova)
 {
+	return vnip_iova_alloc_phase(a, len, 0, iova);
+}
+
+int vnip_iova_alloc_phase(struct vnip_iova *a, uint64_t len, uint64_t phase, uint64_t *iova)
+{
 	uint64_t align = len >= HUGE ? HUGE : PAGE;
 	int ret;
 
-	if (!len || (len & (PAGE - 1)))
+	if (!len || (len & (PAGE - 1)) || (phase & (PAGE - 1)) || phase >= HUGE)
 		return -EINVAL;
+	if (align == PAGE)
+		phase = 0;
 	/* Every allocation may later split a free range once: keep the slot
 	 * for it now, so that free never allocates. */
 	ret = reserve(a, a->nranges + a->nalloc + 2);
@@ -128,9 +135,14 @@ int vnip_iova_alloc(struct vnip_iova *a, uint64_t len, uint64_t *iova)
 		struct vnip_iova_range *r = &a->free[i];
 		uint64_t s, e; /* e: last byte of the allocation */
 
-		if (r->start > UINT64_MAX - (align - 1))
+		if (r->start > UINT64_MAX - (align - 1) - phase)
 			break;
-		s = (r->start + align - 1) & ~(align - 1);
+		/* the first s >= start with s % align == phase */
+		s = ((r->start + align - 1) & ~(align - 1)) + phase;
+		if (s >= r->start + align)
+			s -= align;
+		if (s < r->start)
+			s += align;
 		if (s > r->last || r->last - s < len - 1)
 			continue;
 		e = s + len - 1;

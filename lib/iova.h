@@ -13,8 +13,9 @@
  * Addresses are below 2^dma_bits (the device's DMA mask), inside the ranges
  * the kernel reports, never 0 (the first page is kept out so that a DMA
  * address of 0 is always a bug). Allocations of 2 MiB or more are 2 MiB
- * aligned, so that a 2 MiB page of memory can be mapped as one 2 MiB IOMMU
- * page; smaller ones are 4 KiB aligned. Not thread-safe: the caller holds
+ * aligned (or, with vnip_iova_alloc_phase(), at the caller's offset in a
+ * 2 MiB block), so that a 2 MiB page of memory can be mapped as one 2 MiB
+ * IOMMU page; smaller ones are 4 KiB aligned. Not thread-safe: the caller holds
  * the context mutex.
  */
 #ifndef VNI_IOVA_H
@@ -48,6 +49,11 @@ void vnip_iova_fini(struct vnip_iova *a);
 /* Allocate len bytes (4 KiB multiple, > 0). Returns 0 and *iova, -EINVAL,
  * -ENOSPC (no hole large enough) or -ENOMEM. No message. */
 int vnip_iova_alloc(struct vnip_iova *a, uint64_t len, uint64_t *iova);
+/* The same with iova % 2 MiB == phase (a 4 KiB multiple below 2 MiB) for
+ * 2 MiB or more: the IOVA keeps the virtual address's offset in its 2 MiB
+ * block, so that whole blocks stay whole (2 MiB table leaves, 2 MiB IOMMU
+ * pages for hugepages). */
+int vnip_iova_alloc_phase(struct vnip_iova *a, uint64_t len, uint64_t phase, uint64_t *iova);
 /* Take the given [iova, iova+len) (4 KiB aligned), as if allocated: for
  * rebuilding the allocator from new ranges around the IOVAs in use.
  * Returns 0, -EINVAL (not aligned, or not all free: outside the ranges or

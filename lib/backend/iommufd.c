@@ -49,7 +49,9 @@ int vnip_iova_setup(struct vni_ctx *ctx, const struct vnip_iova_range *r, size_t
 
 int vnip_iova_get(struct vni_ctx *ctx, struct vnip_mapping *m)
 {
-	int ret = vnip_iova_alloc(&ctx->iova, m->len, &m->iova);
+	/* same offset in its 2 MiB block as the memory: whole blocks stay whole */
+	int ret = vnip_iova_alloc_phase(&ctx->iova, m->len, m->va & (VNIP_HUGE_SIZE - 1),
+					&m->iova);
 
 	if (ret == -ENOSPC)
 		return vnip_err(ret, "no free IOVA range of %#" PRIx64 " bytes below the %u-bit "

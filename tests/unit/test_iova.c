@@ -119,6 +119,28 @@ static void test_iova_reuse(void **state)
 	vnip_iova_fini(&a);
 }
 
+/* The phase: a 2 MiB-or-larger allocation keeps the given offset in its
+ * 2 MiB block; smaller ones ignore it. */
+static void test_iova_phase(void **state)
+{
+	const struct vnip_iova_range r = { 0, 64 * MiB - 1 };
+	struct vnip_iova a;
+	uint64_t v, w;
+
+	(void)state;
+	assert_int_equal(vnip_iova_init(&a, &r, 1, 64), 0);
+	assert_int_equal(vnip_iova_alloc_phase(&a, 4 * MiB, 0x3000, &v), 0);
+	assert_int_equal(v, 0x3000); /* the first 0x3000 mod 2 MiB at or after 4 KiB */
+	assert_int_equal(vnip_iova_alloc_phase(&a, 2 * MiB, 0x1ff000, &w), 0);
+	assert_int_equal(w & (2 * MiB - 1), 0x1ff000);
+	assert_true(w >= v + 4 * MiB);
+	assert_int_equal(vnip_iova_alloc_phase(&a, 4096, 0x5000, &v), 0);
+	assert_int_equal(v, 4096); /* small: phase ignored, first fit */
+	assert_int_equal(vnip_iova_alloc_phase(&a, 2 * MiB, 2 * MiB, &v), -EINVAL);
+	assert_int_equal(vnip_iova_alloc_phase(&a, 2 * MiB, 100, &v), -EINVAL);
+	vnip_iova_fini(&a);
+}
+
 /* Rebuilding around IOVAs in use: reserve takes exactly the given range,
  * refuses what is not free, and the rest allocates around it. */
 static void test_iova_reserve(void **state)
@@ -276,6 +298,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iova_ranges, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iova_reuse, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iova_reserve, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_iova_phase, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iova_nomem, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iova_model, fake_setup, fake_teardown),
 	};
