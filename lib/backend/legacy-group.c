@@ -148,6 +148,14 @@ int vnip_group_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
 	/* The container gets its "IOMMU" with its first group. */
 	if (!ctx->devices) {
 		ret = vnip_ioctl(ctx->container, VFIO_SET_IOMMU, (void *)(uintptr_t)iommu_type);
+		if (ret == -EPERM && iommu_type == VFIO_TYPE1v2_IOMMU) {
+			ret = vnip_err_r(VNI_REASON_NO_PRIVILEGE, ret, "%s: VFIO_SET_IOMMU(type1v2) "
+					 "failed: the IOMMU cannot isolate the device's MSIs (no "
+					 "interrupt remapping); vfio refuses it unless /sys/module/"
+					 "vfio_iommu_type1/parameters/allow_unsafe_interrupts is 1",
+					 dev->bdf);
+			goto fail;
+		}
 		if (ret < 0 && ret != -EBUSY) {
 			ret = vnip_err(ret, "%s: VFIO_SET_IOMMU(%lu) failed", dev->bdf, iommu_type);
 			goto fail;

@@ -124,6 +124,12 @@ int vnip_cdev_dev_open(struct vni_ctx *ctx, struct vni_device *dev,
 	bind.argsz = sizeof(bind);
 	bind.iommufd = ctx->iommufd;
 	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	if (ret == -EPERM && !p->noiommu)
+		return vnip_err_r(VNI_REASON_NO_PRIVILEGE, ret, "%s: VFIO_DEVICE_BIND_IOMMUFD "
+				  "failed: the IOMMU cannot isolate this device's MSIs (no "
+				  "interrupt remapping); iommufd refuses it unless "
+				  "/sys/module/iommufd/parameters/allow_unsafe_interrupts is 1",
+				  dev->bdf);
 	if (ret < 0)
 		return vnip_err(ret, "%s: VFIO_DEVICE_BIND_IOMMUFD failed", dev->bdf);
 	dev->dev_id = bind.out_devid;
