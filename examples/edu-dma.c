@@ -5,19 +5,23 @@
  *   edu-dma [BDF]
  *
  * Finds the edu device (PCI 1234:11e8) by discovery (or takes BDF), opens it
- * through its no-IOMMU vfio cdev, maps BAR0, checks the ID register, DMAs a
+ * through whichever backend the kernel offers (no-IOMMU cdev, legacy
+ * no-IOMMU group, or, behind an IOMMU, iommufd or the type1 container;
+ * VNI_BACKEND=name forces one), maps BAR0, checks the ID register, DMAs a
  * pattern from a library-allocated buffer into the device and back into a
  * second buffer, verifies it byte for byte, then has the device compute a
  * factorial and takes the completion as an MSI on an eventfd.
  *
- * The device must be bound to vfio-pci with no-IOMMU mode on, e.g.
+ * The device must be bound to vfio-pci (without an IOMMU: with no-IOMMU mode
+ * on), e.g.
  *
  *   echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode
  *   echo vfio-pci > /sys/bus/pci/devices/0000:00:04.0/driver_override
  *   echo 0000:00:04.0 > /sys/bus/pci/drivers_probe
  *
- * (in the test VM: `vni-vm-bind 0000:00:04.0`), and it must run with
- * CAP_SYS_RAWIO. Uses the public API only. The edu register map is in QEMU's
+ * (in the test VM: `vni-vm-bind 0000:00:04.0`), and without an IOMMU it must
+ * run with CAP_SYS_RAWIO (legacy backend: also CAP_SYS_ADMIN, and free 2 MiB
+ * hugepages). Uses the public API only. The edu register map is in QEMU's
  * docs/specs/edu.txt.
  */
 #include <errno.h>
@@ -181,7 +185,7 @@ int main(int argc, char **argv)
 	if (find_edu(argc == 2 ? argv[1] : NULL, bdf, sizeof(bdf)))
 		return 1;
 
-	/* A context (iommufd + IOAS), and the device attached to it. */
+	/* A context, and the device in it (the device chooses the backend). */
 	ret = vni_ctx_new(&ctx, 0);
 	if (ret < 0)
 		return fail("creating the context", ret);
@@ -195,8 +199,8 @@ int main(int argc, char **argv)
 		fail("vni_device_get_info", ret);
 		goto out;
 	}
-	printf("%s: opened %s through %s (iommufd device id %u)\n", prog, vni_device_bdf(dev),
-	       info.cdev_path, info.dev_id);
+	printf("%s: opened %s through %s, backend %s\n", prog, vni_device_bdf(dev),
+	       info.cdev_path, vni_backend_name(vni_ctx_backend(ctx)));
 
 	/* BAR0: ID and liveness. */
 	ret = vni_device_map_bar(dev, 0, &barp, &bar_len);
@@ -227,7 +231,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	/* Two DMA buffers: pinned, physical addresses known. */
+	/* Two DMA buffers: they stay put, their DMA addresses known. */
 	ret = vni_dma_alloc(ctx, XFER, 0, &src);
 	if (ret < 0) {
 		fail("allocating the source buffer", ret);
@@ -245,11 +249,12 @@ int main(int argc, char **argv)
 		fail("translating the buffers", ret);
 		goto out;
 	}
-	/* IOVA == process virtual address (see dma.h, "IOVA layout"). */
-	printf("%s: src buffer: IOVA %#" PRIxPTR " -> DMA (physical) address %#" PRIx64
-	       ", %d bytes\n", prog, (uintptr_t)src, src_dma, XFER);
-	printf("%s: dst buffer: IOVA %#" PRIxPTR " -> DMA (physical) address %#" PRIx64
-	       ", %d bytes\n", prog, (uintptr_t)dst, dst_dma, XFER);
+	/* Without an IOMMU the DMA address is physical; behind one it is the
+	 * IOVA the library chose. */
+	printf("%s: src buffer: %p -> DMA address %#" PRIx64 ", %d bytes\n", prog, src,
+	       src_dma, XFER);
+	printf("%s: dst buffer: %p -> DMA address %#" PRIx64 ", %d bytes\n", prog, dst,
+	       dst_dma, XFER);
 
 	for (size_t i = 0; i < XFER; i++)
 		((uint8_t *)src)[i] = (uint8_t)(i * 7 + (i >> 8) + 0x31);

@@ -1,17 +1,68 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvfionoiommu - context: iommufd + one IOAS.
+ * libvfionoiommu - context: one DMA address space and its backend.
  */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "compat/vni-uapi.h"
+#include "backend/backend.h"
 #include "internal.h"
+
+#define VNIP_BACKEND_ENV "VNI_BACKEND"
+
+const struct vnip_backend *const vnip_backends[] = {
+	&vnip_backend_noiommu_cdev,
+	&vnip_backend_legacy_group,
+	&vnip_backend_iommufd,
+	&vnip_backend_type1,
+	NULL,
+};
+
+const struct vnip_backend *vnip_backend_by_id(int id)
+{
+	for (size_t i = 0; vnip_backends[i]; i++)
+		if ((int)vnip_backends[i]->id == id)
+			return vnip_backends[i];
+	return NULL;
+}
+
+const struct vnip_backend *vnip_backend_by_name(const char *name)
+{
+	for (size_t i = 0; vnip_backends[i]; i++)
+		if (strcmp(vnip_backends[i]->name, name) == 0)
+			return vnip_backends[i];
+	return NULL;
+}
+
+const char *vni_backend_name(int backend)
+{
+	const struct vnip_backend *b = vnip_backend_by_id(backend);
+
+	if (backend == VNI_BACKEND_AUTO)
+		return "auto";
+	return b ? b->name : "?";
+}
+
+/* VNI_BACKEND: NULL (unset, empty or "auto") or the backend; -EINVAL. */
+int vnip_backend_from_env(const struct vnip_backend **b)
+{
+	const char *s = secure_getenv(VNIP_BACKEND_ENV);
+
+	*b = NULL;
+	if (!s || !*s || strcmp(s, "auto") == 0)
+		return 0;
+	*b = vnip_backend_by_name(s);
+	if (!*b)
+		return vnip_err(-EINVAL, "%s=%s names no backend (use auto, noiommu, legacy, iommufd or type1)",
+				VNIP_BACKEND_ENV, s);
+	return 0;
+}
 
 int vni_ctx_new(struct vni_ctx **ctxp, unsigned int flags)
 {
-	struct iommu_ioas_alloc alloc;
+	const struct vnip_backend *forced;
 	struct vni_ctx *ctx;
 	int ret;
 
@@ -19,12 +70,18 @@ int vni_ctx_new(struct vni_ctx **ctxp, unsigned int flags)
 		return vnip_err(-EINVAL, "vni_ctx_new: NULL ctxp");
 	if (flags)
 		return vnip_err(-EINVAL, "vni_ctx_new: unknown flags %#x", flags);
+	ret = vnip_backend_from_env(&forced);
+	if (ret < 0)
+		return ret;
 
 	ctx = vnip_calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return vnip_err(-ENOMEM, "vni_ctx_new: out of memory");
 	ctx->iommufd = -1;
-	ctx->backend = &vnip_backend_noiommu;
+	ctx->container = -1;
+	ctx->dma_bits = 64;
+	ctx->backend = forced;
+	ctx->forced = forced != NULL;
 
 	ret = pthread_mutex_init(&ctx->lock, NULL);
 	if (ret) {
@@ -34,47 +91,58 @@ int vni_ctx_new(struct vni_ctx **ctxp, unsigned int flags)
 	ret = vnip_xlate_init(&ctx->xlate);
 	if (ret < 0) {
 		ret = vnip_err(ret, "vni_ctx_new: cannot reserve the translation table");
-		goto err_mutex;
+		pthread_mutex_destroy(&ctx->lock);
+		vnip_free(ctx);
+		return ret;
 	}
-
-	ctx->iommufd = vnip_open(VNIP_DEV_IOMMU, O_RDWR);
-	if (ctx->iommufd < 0) {
-		ret = ctx->iommufd;
-		if (ret == -ENOENT)
-			ret = vnip_err(ret, "%s does not exist: the kernel needs "
-				       "CONFIG_IOMMUFD (modprobe iommufd): "
-				       VNIP_NOIOMMU_FIX, VNIP_DEV_IOMMU);
-		else
-			ret = vnip_err(ret, "cannot open %s", VNIP_DEV_IOMMU);
-		goto err_xlate;
-	}
-
-	memset(&alloc, 0, sizeof(alloc));
-	alloc.size = sizeof(alloc);
-	ret = vnip_ioctl(ctx->iommufd, IOMMU_IOAS_ALLOC, &alloc);
-	if (ret < 0) {
-		ret = vnip_err(ret, "IOMMU_IOAS_ALLOC failed");
-		goto err_fd;
-	}
-	ctx->ioas_id = alloc.out_ioas_id;
-	vnip_info("context: iommufd %d, IOAS %u, backend %s", ctx->iommufd,
-		  ctx->ioas_id, ctx->backend->name);
+	vnip_info("context created, backend %s%s", forced ? forced->name : "auto",
+		  forced ? " (" VNIP_BACKEND_ENV ")" : "");
 	*ctxp = ctx;
 	return 0;
+}
 
-err_fd:
-	vnip_close(ctx->iommufd);
-err_xlate:
-	vnip_xlate_fini(&ctx->xlate);
-err_mutex:
-	pthread_mutex_destroy(&ctx->lock);
-	vnip_free(ctx);
+int vni_ctx_set_backend(struct vni_ctx *ctx, int backend)
+{
+	const struct vnip_backend *b = vnip_backend_by_id(backend);
+	int ret = 0;
+
+	if (!ctx)
+		return vnip_err(-EINVAL, "vni_ctx_set_backend: NULL ctx");
+	if (!b && backend != VNI_BACKEND_AUTO)
+		return vnip_err(-EINVAL, "vni_ctx_set_backend: unknown backend %d", backend);
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->ready)
+		ret = vnip_err(-EBUSY, "vni_ctx_set_backend: the context already uses the %s "
+			       "backend (chosen when %s was opened); set the backend before "
+			       "the first vni_device_open()", ctx->backend->name, ctx->first_bdf);
+	else {
+		ctx->backend = b;
+		ctx->forced = b != NULL;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int vni_ctx_set_dma_mask(struct vni_ctx *ctx, unsigned int bits)
+{
+	int ret = 0;
+
+	if (!ctx)
+		return vnip_err(-EINVAL, "vni_ctx_set_dma_mask: NULL ctx");
+	if (bits < 32 || bits > 64)
+		return vnip_err(-EINVAL, "vni_ctx_set_dma_mask: %u bits is not in 32..64", bits);
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->ready)
+		ret = vnip_err(-EBUSY, "vni_ctx_set_dma_mask: set the DMA mask before the first "
+			       "vni_device_open()");
+	else
+		ctx->dma_bits = bits;
+	pthread_mutex_unlock(&ctx->lock);
 	return ret;
 }
 
 int vni_ctx_destroy(struct vni_ctx **ctxp)
 {
-	struct iommu_destroy destroy;
 	struct vni_ctx *ctx;
 
 	if (!ctxp)
@@ -94,17 +162,12 @@ int vni_ctx_destroy(struct vni_ctx **ctxp)
 	vnip_dma_release_all(ctx);
 	pthread_mutex_unlock(&ctx->lock);
 
-	memset(&destroy, 0, sizeof(destroy));
-	destroy.size = sizeof(destroy);
-	destroy.id = ctx->ioas_id;
-	if (vnip_ioctl(ctx->iommufd, IOMMU_DESTROY, &destroy) < 0)
-		vnip_debug("IOMMU_DESTROY of IOAS %u failed (closing the iommufd frees it)",
-			   ctx->ioas_id);
-	vnip_close(ctx->iommufd);
+	if (ctx->ready)
+		ctx->backend->ctx_fini(ctx);
 	vnip_xlate_fini(&ctx->xlate);
 	vnip_free(ctx->maps);
 	pthread_mutex_destroy(&ctx->lock);
-	vnip_info("context: IOAS %u destroyed", ctx->ioas_id);
+	vnip_info("context destroyed");
 	vnip_free(ctx);
 	*ctxp = NULL;
 	return 0;
@@ -114,13 +177,25 @@ int vni_ctx_backend(const struct vni_ctx *ctx)
 {
 	if (!ctx)
 		return vnip_err(-EINVAL, "vni_ctx_backend: NULL ctx");
-	return (int)ctx->backend->id;
+	return ctx->backend ? (int)ctx->backend->id : VNI_BACKEND_AUTO;
+}
+
+static int no_iommufd(const struct vni_ctx *ctx, const char *fn)
+{
+	if (!ctx->ready)
+		return vnip_err_r(VNI_REASON_NO_DEVICE, -ENODEV, "%s: no device has been opened "
+				  "yet: the context sets up its kernel objects for the backend "
+				  "the first device needs", fn);
+	return vnip_err(-EOPNOTSUPP, "%s: the %s backend uses no iommufd", fn,
+			ctx->backend->name);
 }
 
 int vni_ctx_iommufd(const struct vni_ctx *ctx)
 {
 	if (!ctx)
 		return vnip_err(-EINVAL, "vni_ctx_iommufd: NULL ctx");
+	if (ctx->iommufd < 0)
+		return no_iommufd(ctx, "vni_ctx_iommufd");
 	return ctx->iommufd;
 }
 
@@ -128,6 +203,8 @@ int vni_ctx_ioas_id(const struct vni_ctx *ctx, uint32_t *ioas_id)
 {
 	if (!ctx || !ioas_id)
 		return vnip_err(-EINVAL, "vni_ctx_ioas_id: NULL argument");
+	if (ctx->iommufd < 0)
+		return no_iommufd(ctx, "vni_ctx_ioas_id");
 	*ioas_id = ctx->ioas_id;
 	return 0;
 }

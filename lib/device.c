@@ -5,17 +5,15 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <linux/capability.h>
 
 #include "compat/vni-uapi.h"
+#include "backend/backend.h"
 #include "internal.h"
-
-#define VNIP_NUM_BARS 6
-#define VNIP_NUM_REGIONS 9 /* VFIO_PCI_NUM_REGIONS */
-#define VNIP_CAP_SYS_RAWIO 17
 
 /* PCI configuration space (PCI Local Bus 3.0, PCIe Base 6.0 7.5.3). */
 #define VNIP_PCI_COMMAND 0x04
@@ -31,25 +29,6 @@
  * completion timeout range ends at 50 ms; twice that, polled every 1 ms. */
 #define VNIP_TRPND_WAIT_MS 100
 
-struct vni_device {
-	struct vni_ctx *ctx;
-	struct vni_device *next;        /* ctx->devices, under ctx->lock */
-	int fd;
-	uint32_t dev_id;
-	bool attached;
-	char bdf[VNI_PCI_ADDR_STRLEN];
-	char cdev_path[VNI_PCI_CDEV_LEN + 24];
-	uint32_t vfio_flags, num_regions, num_irqs;
-	uint16_t vendor, device;
-	uint32_t class_code;
-	struct vni_region_info regions[VNIP_NUM_REGIONS];
-	pthread_mutex_t lock;           /* BAR maps and IRQ state */
-	void *bar_map[VNIP_NUM_BARS];
-	int irq_type;                   /* -1: none enabled */
-	unsigned int irq_count;
-	int *irq_fds;                   /* library-owned eventfds, or NULL */
-};
-
 bool vnip_ctx_has_devices(struct vni_ctx *ctx)
 {
 	return ctx->devices != NULL;
@@ -61,7 +40,7 @@ static bool is_vfio_cdev(const char *name)
 	       strncmp(name, "vfio", 4) == 0;
 }
 
-static bool has_cap_sys_rawio(int *err)
+int vnip_has_cap(unsigned int cap)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -70,123 +49,264 @@ static bool has_cap_sys_rawio(int *err)
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
-	if (vnip_sys.capget(&hdr, data) < 0) {
-		*err = -errno;
-		return false;
-	}
-	*err = 0;
-	return data[VNIP_CAP_SYS_RAWIO / 32].effective & (1u << (VNIP_CAP_SYS_RAWIO % 32));
+	if (vnip_sys.capget(&hdr, data) < 0)
+		return -errno;
+	return !!(data[cap / 32].effective & (1u << (cap % 32)));
 }
 
-/* Is the device in an IOMMU group named "vfio-noiommu" (vfio's fake group
- * for no-IOMMU devices, VFIO_GROUP=y)? */
-static bool in_noiommu_group(const char *bdf)
+/* noiommu mode: the switch exists and is on. */
+static int noiommu_switch_on(void)
 {
-	char path[512], grp[64], name[64];
-
-	snprintf(path, sizeof(path), "%s/%s/iommu_group", VNIP_SYSFS_PCI, bdf);
-	if (vnip_readlink_base(path, grp, sizeof(grp)) < 0)
-		return false;
-	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/name", grp);
-	return vnip_read_file(path, name, sizeof(name)) > 0 &&
-	       strcmp(name, "vfio-noiommu") == 0;
-}
-
-/* All the checks that need no privileges, each with advice. Fills cdev. */
-static int preflight(const char *bdf, char *cdev, size_t cdev_len)
-{
-	char path[512], buf[128];
+	char buf[128];
 	ssize_t n;
-	int fd, ret;
 
 	n = vnip_read_file(VNIP_NOIOMMU_PARAM, buf, sizeof(buf));
 	if (n == -ENOENT)
-		return vnip_err(-ENOENT,
-				"%s does not exist: load vfio (modprobe vfio), or use "
-				VNIP_NOIOMMU_FIX, VNIP_NOIOMMU_PARAM);
+		return vnip_err_r(VNI_REASON_KERNEL_LACKS, -ENOSYS,
+				  "%s does not exist: the kernel lacks no-IOMMU support "
+				  "(CONFIG_VFIO_NOIOMMU) or vfio is not loaded (modprobe vfio); "
+				  "or use " VNIP_NOIOMMU_FIX, VNIP_NOIOMMU_PARAM);
 	if (n < 0)
 		return vnip_err((int)n, "cannot read %s", VNIP_NOIOMMU_PARAM);
 	if (!(buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1'))
-		return vnip_err(-EOPNOTSUPP,
-				"noiommu mode is off: write 1 to %s (as root; this taints "
-				"the kernel)", VNIP_NOIOMMU_PARAM);
+		return vnip_err_r(VNI_REASON_NOIOMMU_OFF, -EOPNOTSUPP,
+				  "noiommu mode is off: write 1 to %s (as root; this taints "
+				  "the kernel)", VNIP_NOIOMMU_PARAM);
+	return 0;
+}
+
+/* What sysfs says about device bdf (canonical): it exists, is bound to
+ * vfio-pci, its vfio cdev and IOMMU group. Messages with advice. */
+static int probe_device(const char *bdf, struct vnip_probe *p)
+{
+	char path[512], buf[128];
+	int fd, ret;
+
+	memset(p, 0, sizeof(*p));
+	p->group = -1;
+	snprintf(p->bdf, sizeof(p->bdf), "%s", bdf);
 
 	snprintf(path, sizeof(path), "%s/%s", VNIP_SYSFS_PCI, bdf);
 	fd = vnip_open(path, O_RDONLY | O_DIRECTORY);
 	if (fd == -ENOENT || fd == -ENOTDIR)
-		return vnip_err(-ENODEV, "no PCI device %s (%s does not exist; see lspci -D)",
-				bdf, path);
+		return vnip_err_r(VNI_REASON_NO_SUCH_DEVICE, -ENODEV,
+				  "no PCI device %s (%s does not exist; see lspci -D)", bdf, path);
 	if (fd < 0)
 		return vnip_err(fd, "cannot open %s", path);
 	vnip_close(fd);
 
 	snprintf(path, sizeof(path), "%s/%s/driver", VNIP_SYSFS_PCI, bdf);
 	ret = vnip_readlink_base(path, buf, sizeof(buf));
+	if (ret == -ENOENT || (ret == 0 && strcmp(buf, "vfio-pci") != 0)) {
+		/* Not bound to vfio-pci and in no IOMMU group: vfio-pci can
+		 * take it only in noiommu mode, so say first if that is off. */
+		char grp[64], gpath[512];
+		int g, sw;
+
+		snprintf(gpath, sizeof(gpath), "%s/%s/iommu_group", VNIP_SYSFS_PCI, bdf);
+		g = vnip_readlink_base(gpath, grp, sizeof(grp));
+		if (g == -ENOENT) {
+			sw = noiommu_switch_on();
+			if (sw < 0)
+				return sw;
+		}
+	}
 	if (ret == -ENOENT)
-		return vnip_err(-ENXIO,
-				"%s is not bound to any driver: bind it to vfio-pci: "
-				"echo vfio-pci > %s/%s/driver_override && "
-				"echo %s > /sys/bus/pci/drivers_probe",
-				bdf, VNIP_SYSFS_PCI, bdf, bdf);
+		return vnip_err_r(VNI_REASON_UNBOUND, -ENXIO,
+				  "%s is not bound to any driver: bind it to vfio-pci: "
+				  "echo vfio-pci > %s/%s/driver_override && "
+				  "echo %s > /sys/bus/pci/drivers_probe",
+				  bdf, VNIP_SYSFS_PCI, bdf, bdf);
 	if (ret < 0)
 		return vnip_err(ret, "cannot read %s", path);
 	if (strcmp(buf, "vfio-pci") != 0)
-		return vnip_err(-ENXIO,
-				"%s is bound to %s, not vfio-pci: rebind it: "
-				"echo vfio-pci > %s/%s/driver_override && "
-				"echo %s > %s/%s/driver/unbind && "
-				"echo %s > /sys/bus/pci/drivers_probe",
-				bdf, buf, VNIP_SYSFS_PCI, bdf, bdf, VNIP_SYSFS_PCI, bdf, bdf);
+		return vnip_err_r(VNI_REASON_BOUND_ELSEWHERE, -ENXIO,
+				  "%s is bound to %s, not vfio-pci: rebind it: "
+				  "echo vfio-pci > %s/%s/driver_override && "
+				  "echo %s > %s/%s/driver/unbind && "
+				  "echo %s > /sys/bus/pci/drivers_probe",
+				  bdf, buf, VNIP_SYSFS_PCI, bdf, bdf, VNIP_SYSFS_PCI, bdf, bdf);
 
 	snprintf(path, sizeof(path), "%s/%s/vfio-dev", VNIP_SYSFS_PCI, bdf);
-	ret = vnip_dir_find(path, is_vfio_cdev, buf, sizeof(buf));
-	if (ret == 0 || ret == -ENOENT)
-		return vnip_err(-ENOENT,
-				"%s is bound to vfio-pci but has no vfio cdev (%s is empty "
-				"or missing): the kernel lacks no-IOMMU cdev support "
-				"(needs CONFIG_VFIO_DEVICE_CDEV=y and Linux 7.3 or the "
-				"libvfionoiommu 6.12 patches)", bdf, path);
-	if (ret < 0)
+	ret = vnip_dir_find(path, is_vfio_cdev, p->cdev, sizeof(p->cdev));
+	if (ret < 0 && ret != -ENOENT)
 		return vnip_err(ret, "cannot list %s", path);
-	if (strncmp(buf, "noiommu-", 8) != 0 && in_noiommu_group(bdf))
-		return vnip_err(-ENOENT,
-				"%s is a no-IOMMU device (IOMMU group \"vfio-noiommu\") but "
-				"its vfio cdev %s is not a no-IOMMU cdev: the kernel lacks "
-				"no-IOMMU cdev support (needs CONFIG_VFIO_DEVICE_CDEV=y and "
-				"Linux 7.3 or the libvfionoiommu 6.12 patches; only the "
-				"legacy group interface is available)", bdf, buf);
-	if (strncmp(buf, "noiommu-", 8) != 0)
-		return vnip_err(-EOPNOTSUPP,
-				"%s is behind a real IOMMU (cdev %s): this library version "
-				"supports only no-IOMMU devices", bdf, buf);
-	if ((size_t)snprintf(cdev, cdev_len, "%s/%s", VNIP_DEV_VFIO_DEVICES, buf) >= cdev_len)
-		return vnip_err(-ENAMETOOLONG, "cdev name %s too long", buf);
-	ret = vnip_cdev_node_check(bdf, buf);
-	if (ret == -ENOENT)
-		return vnip_err(-ENOENT,
-				"%s has the vfio cdev %s in sysfs but the device node %s is "
-				"missing: /dev is not devtmpfs (mount -t devtmpfs devtmpfs "
-				"/dev) or udev/mdev has not created it yet; the node is a "
-				"character device with the numbers in %s/%s/vfio-dev/%s/dev",
-				bdf, buf, cdev, VNIP_SYSFS_PCI, bdf, buf);
-	if (ret == -ENOTTY)
-		return vnip_err(-ENODEV, "%s is not a character device: remove it and let "
-				"devtmpfs or udev create the vfio cdev node of %s", cdev, bdf);
-	if (ret == -ESTALE)
-		return vnip_err(-ENODEV, "%s has other device numbers than %s/%s/vfio-dev/%s/dev "
-				"(a stale node in a static /dev?): recreate it or mount "
-				"devtmpfs on /dev", cdev, VNIP_SYSFS_PCI, bdf, buf);
-	if (ret < 0)
-		return vnip_err(ret, "cannot stat the vfio cdev node %s of %s", cdev, bdf);
+	if (ret <= 0)
+		p->cdev[0] = '\0';
 
-	if (!has_cap_sys_rawio(&ret)) {
+	snprintf(path, sizeof(path), "%s/%s/iommu_group", VNIP_SYSFS_PCI, bdf);
+	ret = vnip_readlink_base(path, buf, sizeof(buf));
+	if (ret < 0 && ret != -ENOENT)
+		return vnip_err(ret, "cannot read %s", path);
+	if (ret == 0) {
+		char *end, name[64];
+		long g = strtol(buf, &end, 10);
+		ssize_t n;
+
+		if (end != buf && !*end && g >= 0 && g < 1000000) {
+			p->group = (int)g;
+			/* only vfio's fake groups for no-IOMMU devices have a name */
+			snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%ld/name", g);
+			n = vnip_read_file(path, name, sizeof(name));
+			if (n < 0 && n != -ENOENT)
+				return vnip_err((int)n, "cannot read %s", path);
+			if (n > 0 && strcmp(name, "vfio-noiommu") == 0)
+				p->noiommu = true;
+		}
+	}
+	if (strncmp(p->cdev, "noiommu-", 8) == 0)
+		p->noiommu = true;
+	return 0;
+}
+
+/* The checks vni_device_open() makes before it opens anything; *p filled. */
+static int preflight(const char *bdf, struct vnip_probe *p)
+{
+	int ret = probe_device(bdf, p);
+
+	if (ret < 0)
+		return ret;
+	if (!p->noiommu && p->cdev[0] == '\0' && p->group < 0) {
+		/* vfio-pci binds a device without an IOMMU only in noiommu
+		 * mode: say first if that is off */
+		ret = noiommu_switch_on();
 		if (ret < 0)
-			return vnip_err(ret, "capget failed");
-		return vnip_err(-EPERM,
-				"opening a no-IOMMU device needs CAP_SYS_RAWIO: run as root "
-				"or grant the capability (setcap cap_sys_rawio+ep)");
+			return ret;
+		return vnip_err_r(VNI_REASON_KERNEL_LACKS, -ENOSYS,
+				  "%s is bound to vfio-pci but has no vfio cdev (%s/%s/vfio-dev "
+				  "is empty or missing) and no IOMMU group: the kernel lacks "
+				  "no-IOMMU cdev support (needs CONFIG_VFIO_DEVICE_CDEV=y and "
+				  "Linux 7.3 or the libvfionoiommu 6.12 patches) and the legacy "
+				  "group interface (CONFIG_VFIO_GROUP)", bdf, VNIP_SYSFS_PCI, bdf);
+	}
+	if (p->noiommu) {
+		ret = noiommu_switch_on();
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
+}
+
+int vni_backend_probe(const char *bdf)
+{
+	const struct vnip_backend *forced, *b;
+	struct vni_pci_addr addr;
+	char canon[VNI_PCI_ADDR_STRLEN];
+	struct vnip_probe p;
+	struct vni_ctx tmp;
+	int ret;
+
+	if (!bdf)
+		return vnip_err(-EINVAL, "vni_backend_probe: NULL bdf");
+	ret = vni_pci_addr_parse(bdf, &addr);
+	if (ret < 0)
+		return ret;
+	vni_pci_addr_format(&addr, canon, sizeof(canon));
+	ret = vnip_backend_from_env(&forced);
+	if (ret < 0)
+		return ret;
+	ret = preflight(canon, &p);
+	if (ret < 0)
+		return ret;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.backend = forced;
+	tmp.forced = forced != NULL;
+	ret = vnip_backend_select(&tmp, &p, &b);
+	return ret < 0 ? ret : (int)b->id;
+}
+
+/* Keep the message and reason of a failure across cleanup steps. */
+struct saved_err {
+	char msg[512];
+	int reason;
+};
+
+static void err_save(struct saved_err *e)
+{
+	snprintf(e->msg, sizeof(e->msg), "%s", vni_strerror_last());
+	e->reason = vni_reason_last();
+}
+
+static int err_restore(const struct saved_err *e, int err)
+{
+	vnip_err_keep(err, e->msg);
+	vnip_reason_set((enum vni_reason)e->reason);
+	return err;
+}
+
+int vnip_backend_select(const struct vni_ctx *ctx, const struct vnip_probe *p,
+			const struct vnip_backend **out)
+{
+	const struct vnip_backend *b = ctx->backend;
+	struct saved_err first;
+	int ret, first_ret = 0;
+
+	if (b && ctx->ready) {
+		/* The context's first device chose: the others must agree. */
+		ret = b->iommu == p->noiommu ? -EXDEV : b->usable(p);
+		if (ret == 0) {
+			*out = b;
+			return 0;
+		}
+		err_save(&first);
+		for (size_t i = 0; vnip_backends[i]; i++) {
+			const struct vnip_backend *o = vnip_backends[i];
+
+			if (o != b && o->iommu != p->noiommu && o->usable(p) == 0)
+				return vnip_err_r(VNI_REASON_BACKEND_MISMATCH, -EXDEV,
+						  "%s needs the %s backend, but this context uses "
+						  "%s (chosen when %s was opened; one backend per "
+						  "context): open %s in a context of its own",
+						  p->bdf, o->name, b->name, ctx->first_bdf, p->bdf);
+		}
+		if (ret != -EXDEV)
+			return err_restore(&first, ret);
+		return vnip_err_r(VNI_REASON_BACKEND_MISMATCH, -EXDEV,
+				  "%s is %s, but this context uses the %s backend (chosen "
+				  "when %s was opened)", p->bdf, p->noiommu ?
+				  "not behind an IOMMU" : "behind a real IOMMU", b->name,
+				  ctx->first_bdf);
+	}
+	if (b) {
+		if (b->iommu && p->noiommu)
+			return vnip_err_r(VNI_REASON_NO_IOMMU, -EXDEV,
+					  "%s is not behind an IOMMU, but the context's backend "
+					  "%s (forced by VNI_BACKEND or vni_ctx_set_backend()) "
+					  "needs one", p->bdf, b->name);
+		if (!b->iommu && !p->noiommu)
+			return vnip_err_r(VNI_REASON_REAL_IOMMU, -EXDEV,
+					  "%s is behind a real IOMMU (cdev '%s', IOMMU group %d), "
+					  "but the context's backend %s (forced by VNI_BACKEND or "
+					  "vni_ctx_set_backend()) is for devices without one",
+					  p->bdf, p->cdev, p->group, b->name);
+		ret = b->usable(p);
+		if (ret < 0)
+			return ret;
+		*out = b;
+		return 0;
+	}
+	/* Automatic: the first backend for this kind of device that the
+	 * kernel offers; if none, the error of the preferred one. */
+	for (size_t i = 0; vnip_backends[i]; i++) {
+		b = vnip_backends[i];
+		if (b->iommu == p->noiommu)
+			continue;
+		ret = b->usable(p);
+		if (ret == 0) {
+			*out = b;
+			return 0;
+		}
+		if (!first_ret) {
+			first_ret = ret;
+			err_save(&first);
+		}
+	}
+	if (!first_ret)
+		return vnip_err_r(VNI_REASON_REAL_IOMMU, -EXDEV,
+				  "%s is behind a real IOMMU (cdev '%s', IOMMU group %d): this "
+				  "library version supports only devices without an IOMMU",
+				  p->bdf, p->cdev, p->group);
+	return err_restore(&first, first_ret);
 }
 
 static int read_region_infos(struct vni_device *dev)
@@ -341,38 +461,15 @@ static int quiesce(struct vni_device *dev)
 			"clearing Bus Master Enable", dev->bdf, VNIP_TRPND_WAIT_MS);
 }
 
-/* Detach from the IOAS, after quiesce() succeeded only (see there). */
-static void detach_quiet(struct vni_device *dev, int quiet)
-{
-	struct vfio_device_detach_iommufd_pt detach;
-	int ret;
-
-	if (!dev->attached)
-		return;
-	if (quiet < 0) {
-		vnip_warn("%s: the device could not be quiesced (%s); not detaching it "
-			  "explicitly: closing it makes vfio-pci disable it before the "
-			  "kernel unpins", dev->bdf, vni_strerror_last());
-		return;
-	}
-	memset(&detach, 0, sizeof(detach));
-	detach.argsz = sizeof(detach);
-	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
-	if (ret < 0)
-		vnip_warn("%s: VFIO_DEVICE_DETACH_IOMMUFD_PT failed (%d); closing "
-			  "the device detaches it", dev->bdf, ret);
-	dev->attached = false;
-}
-
 int vni_device_open(struct vni_ctx *ctx, const char *bdf, struct vni_device **devp)
 {
-	struct vfio_device_bind_iommufd bind;
-	struct vfio_device_attach_iommufd_pt attach;
+	const struct vnip_backend *be;
 	struct vfio_device_info vinfo;
 	struct vni_pci_addr addr;
 	struct vni_device *dev, *d;
 	char canon[VNI_PCI_ADDR_STRLEN];
-	char cdev[VNI_PCI_CDEV_LEN + 24];
+	struct vnip_probe probe;
+	bool inited = false;
 	uint32_t id, cls;
 	int ret;
 
@@ -383,68 +480,67 @@ int vni_device_open(struct vni_ctx *ctx, const char *bdf, struct vni_device **de
 		return ret;
 	vni_pci_addr_format(&addr, canon, sizeof(canon));
 
-	ret = preflight(canon, cdev, sizeof(cdev));
+	ret = preflight(canon, &probe);
 	if (ret < 0)
 		return ret;
 
 	pthread_mutex_lock(&ctx->lock);
 	for (d = ctx->devices; d; d = d->next) {
 		if (strcmp(d->bdf, canon) == 0) {
-			ret = vnip_err(-EBUSY, "%s is already open in this context", canon);
+			ret = vnip_err_r(VNI_REASON_IN_USE, -EBUSY,
+					 "%s is already open in this context", canon);
 			goto out_unlock;
 		}
+	}
+	ret = vnip_backend_select(ctx, &probe, &be);
+	if (ret < 0)
+		goto out_unlock;
+	if (probe.noiommu) {
+		/* every no-IOMMU interface wants it (vfio checks on open) */
+		ret = vnip_has_cap(VNIP_CAP_SYS_RAWIO);
+		if (ret == 0)
+			ret = vnip_err_r(VNI_REASON_NO_PRIVILEGE, -EPERM,
+					 "opening a no-IOMMU device needs CAP_SYS_RAWIO: run as "
+					 "root or grant the capability (setcap cap_sys_rawio+ep)");
+		else if (ret < 0)
+			ret = vnip_err(ret, "capget failed");
+		if (ret < 0)
+			goto out_unlock;
+	}
+	if (!ctx->ready) {
+		ctx->backend = be;
+		ret = be->ctx_init(ctx);
+		if (ret < 0) {
+			if (!ctx->forced)
+				ctx->backend = NULL;
+			goto out_unlock;
+		}
+		ctx->ready = true;
+		inited = true;
+		snprintf(ctx->first_bdf, sizeof(ctx->first_bdf), "%s", canon);
+		vnip_info("context: backend %s, chosen for %s%s", be->name, canon,
+			  ctx->forced ? " (forced)" : "");
 	}
 	dev = vnip_calloc(1, sizeof(*dev));
 	if (!dev) {
 		ret = vnip_err(-ENOMEM, "vni_device_open: out of memory");
-		goto out_unlock;
+		goto err_ctx;
 	}
 	dev->ctx = ctx;
 	dev->fd = -1;
+	dev->group_fd = -1;
 	dev->irq_type = -1;
 	memcpy(dev->bdf, canon, sizeof(canon));
-	memcpy(dev->cdev_path, cdev, sizeof(cdev));
 	ret = pthread_mutex_init(&dev->lock, NULL);
 	if (ret) {
 		vnip_free(dev);
 		ret = vnip_err(-ret, "vni_device_open: pthread_mutex_init failed");
-		goto out_unlock;
+		goto err_ctx;
 	}
 
-	dev->fd = vnip_open(cdev, O_RDWR);
-	if (dev->fd < 0) {
-		ret = dev->fd;
-		if (ret == -EPERM || ret == -EACCES)
-			ret = vnip_err(ret, "cannot open %s: needs CAP_SYS_RAWIO and "
-				       "access to the node", cdev);
-		else if (ret == -EBUSY)
-			ret = vnip_err(ret, "cannot open %s: the device is in use "
-				       "(another process, or the legacy group path)", cdev);
-		else
-			ret = vnip_err(ret, "cannot open %s", cdev);
+	ret = be->dev_open(ctx, dev, &probe);
+	if (ret < 0)
 		goto err;
-	}
-
-	memset(&bind, 0, sizeof(bind));
-	bind.argsz = sizeof(bind);
-	bind.iommufd = ctx->iommufd;
-	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
-	if (ret < 0) {
-		ret = vnip_err(ret, "%s: VFIO_DEVICE_BIND_IOMMUFD failed", canon);
-		goto err;
-	}
-	dev->dev_id = bind.out_devid;
-
-	memset(&attach, 0, sizeof(attach));
-	attach.argsz = sizeof(attach);
-	attach.pt_id = ctx->ioas_id;
-	ret = vnip_ioctl(dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
-	if (ret < 0) {
-		ret = vnip_err(ret, "%s: VFIO_DEVICE_ATTACH_IOMMUFD_PT to IOAS %u failed",
-			       canon, ctx->ioas_id);
-		goto err;
-	}
-	dev->attached = true;
 
 	memset(&vinfo, 0, sizeof(vinfo));
 	vinfo.argsz = sizeof(vinfo);
@@ -477,9 +573,9 @@ int vni_device_open(struct vni_ctx *ctx, const char *bdf, struct vni_device **de
 	dev->class_code = cls >> 8;
 
 	if (!ctx->devices) {
-		/* First device of the context: the kernel has just created the
-		 * no-IOMMU page table and pinned the existing mappings again,
-		 * maybe at other physical addresses. */
+		/* First device of the context: the kernel has just set up the
+		 * DMA translation and (noiommu) pinned the existing mappings
+		 * again, maybe at other physical addresses. */
 		ret = vnip_dma_revalidate(ctx);
 		if (ret < 0) {
 			ret = vnip_err(ret, "%s: cannot translate the context's existing "
@@ -492,26 +588,31 @@ int vni_device_open(struct vni_ctx *ctx, const char *bdf, struct vni_device **de
 	dev->next = ctx->devices;
 	ctx->devices = dev;
 	atomic_fetch_add(&ctx->st_devices, 1);
-	vnip_info("%s: opened %s (%04x:%04x), iommufd device %u, IOAS %u", canon, cdev,
-		  dev->vendor, dev->device, dev->dev_id, ctx->ioas_id);
+	vnip_info("%s: opened %s (%04x:%04x), backend %s", canon, dev->cdev_path,
+		  dev->vendor, dev->device, be->name);
 	*devp = dev;
 	ret = 0;
 	goto out_unlock;
 
 err:
-	if (dev->attached) {
+	if (dev->fd >= 0) {
 		/* Keep the error of the failed step, not the teardown's. */
-		char msg[512];
-		int q;
+		struct saved_err e;
 
-		snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
-		q = quiesce(dev);
-		detach_quiet(dev, q);
-		vnip_err_keep(ret, msg);
+		err_save(&e);
+		be->dev_close(ctx, dev, quiesce(dev));
+		err_restore(&e, ret);
 	}
-	vnip_close(dev->fd);
 	pthread_mutex_destroy(&dev->lock);
 	vnip_free(dev);
+err_ctx:
+	if (inited && !ctx->nmaps) {
+		/* nothing uses the backend yet: choose again next time */
+		ctx->backend->ctx_fini(ctx);
+		ctx->ready = false;
+		if (!ctx->forced)
+			ctx->backend = NULL;
+	}
 out_unlock:
 	pthread_mutex_unlock(&ctx->lock);
 	return ret;
@@ -619,8 +720,7 @@ int vni_device_close(struct vni_device **devp)
 		 * the pages when it detaches; forget the DMA addresses before. */
 		vnip_dma_invalidate(ctx);
 	}
-	detach_quiet(dev, quiet);
-	vnip_close(dev->fd);
+	ctx->backend->dev_close(ctx, dev, quiet);
 	atomic_fetch_sub(&ctx->st_devices, 1);
 	pthread_mutex_unlock(&ctx->lock);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "backend/backend.h"
 #include "internal.h"
 
 #ifndef MAP_HUGE_SHIFT
@@ -76,44 +77,45 @@ static void remove_mapping(struct vni_ctx *ctx, size_t pos)
 	ctx->nmaps--;
 }
 
-/* Walk [va, va+len) with the backend and fill the table. Returns the number
- * of runs, or -errno after clearing what it filled. */
-static int64_t walk(struct vni_ctx *ctx, uint64_t va, uint64_t len)
+int vnip_dma_put_run(struct vni_ctx *ctx, uint64_t va, uint64_t want, uint64_t dma,
+		     uint64_t rl)
 {
-	uint64_t off = 0;
-	int64_t runs = 0;
 	int ret;
 
-	while (off < len) {
-		uint64_t dma, rl, want = len - off;
+	if (rl == 0 || rl > want || (rl & (VNIP_PAGE_SIZE - 1)) ||
+	    (dma & (VNIP_PAGE_SIZE - 1)) || dma + rl < dma)
+		return vnip_err(-EIO, "inconsistent translation from the kernel at %#"
+				PRIx64 ": %#" PRIx64 "+%#" PRIx64 " (asked %#" PRIx64 ")",
+				va, dma, rl, want);
+	ret = vnip_xlate_set(&ctx->xlate, va, rl, dma);
+	if (ret < 0)
+		return vnip_err(ret, "out of memory for the translation table");
+	return 0;
+}
 
-		ret = ctx->backend->translate(ctx, va + off, want, &dma, &rl);
-		if (ret < 0)
-			goto fail;
-		if (rl == 0 || rl > want || (rl & (VNIP_PAGE_SIZE - 1)) ||
-		    (dma & (VNIP_PAGE_SIZE - 1)) || dma + rl < dma) {
-			ret = vnip_err(-EIO, "inconsistent translation from the kernel at %#"
-				       PRIx64 ": %#" PRIx64 "+%#" PRIx64 " (asked %#" PRIx64 ")",
-				       va + off, dma, rl, want);
-			goto fail;
-		}
-		ret = vnip_xlate_set(&ctx->xlate, va + off, rl, dma);
-		if (ret < 0) {
-			ret = vnip_err(ret, "out of memory for the translation table");
-			goto fail;
-		}
-		off += rl;
-		runs++;
-	}
-	return runs;
-fail:
-	vnip_xlate_clear(&ctx->xlate, va, len);
-	return ret;
+/* Fill the table for m with the backend: runs, or -errno (cleared). */
+static int64_t walk(struct vni_ctx *ctx, const struct vnip_mapping *m)
+{
+	return ctx->backend->fill(ctx, m);
+}
+
+/* Mappings and buffers need the backend's kernel objects, which exist once
+ * a device is open. */
+static int can_map(struct vni_ctx *ctx)
+{
+	if (!vnip_ctx_has_devices(ctx))
+		return vnip_err_r(VNI_REASON_NO_DEVICE, -ENODEV,
+				  "no device is open in this context: the kernel sets up the "
+				  "DMA translation when the first device is opened (and the "
+				  "backend is chosen then), so open a device before mapping "
+				  "memory");
+	return 0;
 }
 
 /* Map [va, va+len) and record it. Caller holds the lock. */
 static int map_locked(struct vni_ctx *ctx, uint64_t va, uint64_t len,
-		      uint32_t flags, size_t page_size, size_t alloc_len)
+		      uint32_t flags, size_t page_size, size_t alloc_len,
+		      unsigned int map_flags)
 {
 	struct vnip_mapping m;
 	int64_t runs;
@@ -122,21 +124,33 @@ static int map_locked(struct vni_ctx *ctx, uint64_t va, uint64_t len,
 	if (overlaps(ctx, va, len))
 		return vnip_err(-EEXIST, "%#" PRIx64 "+%#" PRIx64
 				" overlaps an existing DMA mapping", va, len);
-	ret = ctx->backend->can_map(ctx);
+	ret = can_map(ctx);
 	if (ret < 0)
 		return ret;
+	if ((map_flags & VNI_DMA_MAP_READONLY) && !ctx->backend->iommu)
+		return vnip_err(-EOPNOTSUPP, "VNI_DMA_MAP_READONLY: the %s backend has no IOMMU "
+				"to enforce it (a no-IOMMU device can write anywhere)",
+				ctx->backend->name);
 	ret = reserve_slot(ctx);
 	if (ret < 0)
 		return ret;
-	ret = ctx->backend->map(ctx, va, len);
+	memset(&m, 0, sizeof(m));
+	m.va = va;
+	m.len = len;
+	m.iova = va;
+	m.flags = flags;
+	m.page_size = page_size;
+	m.alloc_len = alloc_len;
+	ret = ctx->backend->map(ctx, &m, map_flags);
 	if (ret < 0)
 		return ret;
-	runs = walk(ctx, va, len);
+	runs = walk(ctx, &m);
 	if (runs < 0) {
 		char msg[512];
+		int reason = vni_reason_last();
 
 		snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
-		ret = ctx->backend->unmap(ctx, va, len);
+		ret = ctx->backend->unmap(ctx, &m);
 		if (ret < 0) {
 			/* Fail loudly: the kernel keeps the pin and the library
 			 * has no record of it; only closing the iommufd (the
@@ -147,15 +161,11 @@ static int map_locked(struct vni_ctx *ctx, uint64_t va, uint64_t len,
 					"vni_ctx_destroy()", msg, strerrordesc_np(-ret) ?
 					strerrordesc_np(-ret) : "?", va, len);
 		}
-		return vnip_err_keep((int)runs, msg);
+		vnip_err_keep((int)runs, msg);
+		vnip_reason_set((enum vni_reason)reason);
+		return (int)runs;
 	}
-	memset(&m, 0, sizeof(m));
-	m.va = va;
-	m.len = len;
 	m.runs = (uint64_t)runs;
-	m.flags = flags;
-	m.page_size = page_size;
-	m.alloc_len = alloc_len;
 	insert_mapping(ctx, &m);
 	atomic_fetch_add(&ctx->st_map, 1);
 	atomic_fetch_add(&ctx->st_mappings, 1);
@@ -172,13 +182,13 @@ static int unmap_locked(struct vni_ctx *ctx, size_t pos)
 	int ret;
 
 	vnip_xlate_clear(&ctx->xlate, m.va, m.len);
-	ret = ctx->backend->unmap(ctx, m.va, m.len);
+	ret = ctx->backend->unmap(ctx, &m);
 	if (ret < 0) {
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", vni_strerror_last());
 		/* Without a device there is no translation to restore. */
-		if ((atomic_load(&ctx->xlate_epoch) & 1) && walk(ctx, m.va, m.len) < 0)
+		if ((atomic_load(&ctx->xlate_epoch) & 1) && walk(ctx, &m) < 0)
 			vnip_log(VNI_LOG_ERROR, "could not restore the translation of %#"
 				 PRIx64 "+%#" PRIx64, m.va, m.len);
 		return vnip_err(ret, "%s", msg);
@@ -230,7 +240,7 @@ int vnip_dma_revalidate(struct vni_ctx *ctx)
 
 	for (i = 0; i < ctx->nmaps; i++) {
 		struct vnip_mapping *m = &ctx->maps[i];
-		int64_t runs = walk(ctx, m->va, m->len);
+		int64_t runs = walk(ctx, m);
 
 		if (runs < 0) {
 			char msg[512];
@@ -273,7 +283,7 @@ static int xlate_fail(const struct vni_ctx *ctx, uint64_t e, unsigned int tries,
 	if (now != e && (now & 1) && tries < XLATE_RETRIES)
 		return 1;
 	if (!(now & 1) || now != e)
-		return vnip_err_static(-ENODEV, fn_msg_enodev);
+		return vnip_err_static_r(VNI_REASON_NO_DEVICE, -ENODEV, fn_msg_enodev);
 	return vnip_err_static(-ENOENT, fn_msg_enoent);
 }
 
@@ -297,17 +307,21 @@ static int check_range(const char *fn, const void *vaddr, size_t len)
 
 int vni_dma_map(struct vni_ctx *ctx, void *vaddr, size_t len, unsigned int flags)
 {
+	const unsigned int known = VNI_DMA_MAP_MAY_MOVE | VNI_DMA_MAP_READONLY;
 	int ret;
 
 	if (!ctx)
 		return vnip_err(-EINVAL, "vni_dma_map: NULL ctx");
-	if (flags)
-		return vnip_err(-EINVAL, "vni_dma_map: unknown flags %#x", flags);
+
+	if (flags & ~known)
+		return vnip_err(-EINVAL, "vni_dma_map: unknown flags %#x", flags & ~known);
 	ret = check_range("vni_dma_map", vaddr, len);
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&ctx->lock);
-	ret = map_locked(ctx, (uint64_t)(uintptr_t)vaddr, len, 0, VNIP_PAGE_SIZE, 0);
+	ret = map_locked(ctx, (uint64_t)(uintptr_t)vaddr, len,
+			 flags & VNI_DMA_MAP_READONLY ? VNI_DMA_MAPPING_READONLY : 0,
+			 VNIP_PAGE_SIZE, 0, flags);
 	pthread_mutex_unlock(&ctx->lock);
 	return ret;
 }
@@ -383,9 +397,22 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 		   (!(flags & VNI_DMA_ALLOC_SMALL) && len > VNIP_PAGE_SIZE);
 
 	pthread_mutex_lock(&ctx->lock);
-	ret = ctx->backend->can_map(ctx);
+	ret = can_map(ctx);
 	if (ret < 0)
 		goto out;
+	if (ctx->backend->unpinned) {
+		/* Nothing pins the memory: only hugetlb pages stay put. */
+		if (flags & VNI_DMA_ALLOC_SMALL) {
+			ret = vnip_err_r(VNI_REASON_MAY_MOVE, -EINVAL,
+					 "vni_dma_alloc: the %s backend allocates from 2 MiB "
+					 "hugepages only (the kernel pins nothing, and 4 KiB "
+					 "pages may move): drop VNI_DMA_ALLOC_SMALL",
+					 ctx->backend->name);
+			goto out;
+		}
+		flags |= VNI_DMA_ALLOC_HUGE;
+		try_huge = true;
+	}
 	if (try_huge) {
 		alen = (len + VNIP_HUGE_SIZE - 1) & ~(size_t)(VNIP_HUGE_SIZE - 1);
 		p = mmap_anon(alen, MAP_HUGETLB | MAP_HUGE_2MB);
@@ -394,8 +421,9 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 		} else if (flags & VNI_DMA_ALLOC_HUGE) {
 			ret = vnip_err(-ENOMEM, "vni_dma_alloc: no 2 MiB hugepages for %zu bytes%s: "
 				       "reserve some (echo N > /proc/sys/vm/nr_hugepages)", alen,
-				       contig ? " (a physically contiguous buffer above 4 KiB "
-				       "needs one)" : "");
+				       ctx->backend->unpinned ? " (the legacy backend allocates "
+				       "only from hugepages)" : contig ? " (a physically "
+				       "contiguous buffer above 4 KiB needs one)" : "");
 			goto out;
 		} else {
 			vnip_warn("no 2 MiB hugepages for %zu bytes, using 4 KiB pages", alen);
@@ -416,7 +444,7 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 	}
 	ret = map_locked(ctx, (uint64_t)(uintptr_t)p, alen,
 			 VNI_DMA_MAPPING_ALLOCATED | (huge ? VNI_DMA_MAPPING_HUGE : 0),
-			 huge ? VNIP_HUGE_SIZE : VNIP_PAGE_SIZE, alen);
+			 huge ? VNIP_HUGE_SIZE : VNIP_PAGE_SIZE, alen, 0);
 	if (ret < 0) {
 		vnip_sys.munmap(p, alen);
 		goto out;

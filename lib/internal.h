@@ -21,6 +21,8 @@
 
 #include <vfionoiommu/vfionoiommu.h>
 
+#include "iova.h"
+
 #define VNIP_PAGE_SHIFT 12
 #define VNIP_PAGE_SIZE ((uint64_t)1 << VNIP_PAGE_SHIFT)
 #define VNIP_HUGE_SHIFT 21
@@ -48,6 +50,8 @@ struct vnip_sys {
 		      off_t off);
 	int (*munmap)(void *addr, size_t len);
 	int (*madvise)(void *addr, size_t len, int advice);
+	int (*mlock)(const void *addr, size_t len);
+	int (*munlock)(const void *addr, size_t len);
 	ssize_t (*readlink)(const char *path, char *buf, size_t len);
 	ssize_t (*getdents64)(int fd, void *buf, size_t len);
 	int (*eventfd)(unsigned int initval, int flags);
@@ -106,6 +110,12 @@ int vnip_err(int err, const char *fmt, ...) VNI_PRINTF(2, 3);
 int vnip_err_keep(int err, const char *msg);
 /* Record a fixed message without formatting or logging (hot paths). */
 int vnip_err_static(int err, const char *msg);
+/* The same, with a reason code for vni_reason_last() (reason.c). Every
+ * other vnip_err*() resets the reason to VNI_REASON_NONE, except
+ * vnip_err_keep(), which restores a message and keeps the reason. */
+int vnip_err_r(enum vni_reason reason, int err, const char *fmt, ...) VNI_PRINTF(3, 4);
+int vnip_err_static_r(enum vni_reason reason, int err, const char *msg);
+void vnip_reason_set(enum vni_reason reason);
 void vnip_log(enum vni_log_level level, const char *fmt, ...) VNI_PRINTF(2, 3);
 bool vnip_log_enabled(enum vni_log_level level);
 /* For tests: threads inside vni_log_set_callback() right now. */
@@ -287,33 +297,14 @@ static inline uint64_t vnip_xlate_contig(const struct vnip_xlate *x, uint64_t va
 	return a;
 }
 
-/* ---- backends ---------------------------------------------------------------
- * A backend maps pinned memory into the IOAS and produces DMA addresses. The
- * no-IOMMU backend answers "runs" (a DMA address per physically contiguous
- * run); an IOMMU backend would answer one run equal to the IOVA; a legacy
- * pagemap backend would read /proc/self/pagemap.
- */
-struct vni_ctx;
-struct vnip_backend {
-	const char *name;
-	enum vni_backend id;
-	/* Can mappings be made now? 0 or -errno with message. */
-	int (*can_map)(struct vni_ctx *ctx);
-	/* Pin [va, va+len) at IOVA == va. */
-	int (*map)(struct vni_ctx *ctx, uint64_t va, uint64_t len);
-	/* Undo map. */
-	int (*unmap)(struct vni_ctx *ctx, uint64_t va, uint64_t len);
-	/* Translate va: DMA address and contiguous length (<= max). */
-	int (*translate)(struct vni_ctx *ctx, uint64_t va, uint64_t max,
-			 uint64_t *dma, uint64_t *len);
-};
-
-extern const struct vnip_backend vnip_backend_noiommu;
+/* ---- backends: see backend/backend.h ---- */
+struct vnip_backend;
 
 /* ---- context ----------------------------------------------------------------- */
 struct vnip_mapping {
 	uint64_t va;
 	uint64_t len;
+	uint64_t iova;          /* IOMMU backends: from ctx->iova; else == va */
 	uint64_t runs;
 	size_t page_size;
 	uint32_t flags;         /* VNI_DMA_MAPPING_* */
@@ -323,9 +314,17 @@ struct vnip_mapping {
 struct vni_device;
 
 struct vni_ctx {
-	int iommufd;
+	int iommufd;                 /* -1 until an iommufd backend sets up */
 	uint32_t ioas_id;
+	int container;               /* /dev/vfio/vfio of the group backends, -1 */
+	/* NULL until the first device opens (or forced, see forced); set up
+	 * (ready) once, at the first device open, and kept until destroy. */
 	const struct vnip_backend *backend;
+	bool forced;                 /* by vni_ctx_set_backend() or VNI_BACKEND */
+	bool ready;                  /* backend->ctx_init() succeeded */
+	char first_bdf[VNI_PCI_ADDR_STRLEN]; /* the device that chose the backend */
+	unsigned int dma_bits;       /* IOVA limit of the IOMMU backends */
+	struct vnip_iova iova;       /* IOMMU backends, once ready */
 	pthread_mutex_t lock;
 	/* sorted by va, under lock */
 	struct vnip_mapping *maps;
@@ -346,8 +345,44 @@ struct vni_ctx {
 	_Atomic uint64_t st_leaked_pins;
 };
 
-/* Device list hooks (device.c) */
+/* ---- devices ------------------------------------------------------------- */
+#define VNIP_NUM_BARS 6
+#define VNIP_NUM_REGIONS 9 /* VFIO_PCI_NUM_REGIONS */
+
+/* What sysfs says about a device bound to vfio-pci (device.c). */
+struct vnip_probe {
+	char bdf[VNI_PCI_ADDR_STRLEN];
+	char cdev[64];          /* its vfio-dev entry ("vfio0", "noiommu-vfio0"), "" */
+	int group;              /* IOMMU group number, -1 if none */
+	bool noiommu;           /* not behind an IOMMU: group "vfio-noiommu" or
+				 * a "noiommu-" cdev */
+};
+
+struct vni_device {
+	struct vni_ctx *ctx;
+	struct vni_device *next;        /* ctx->devices, under ctx->lock */
+	int fd;
+	int group_fd;                   /* group backends, else -1 */
+	uint32_t dev_id;
+	bool attached;
+	char bdf[VNI_PCI_ADDR_STRLEN];
+	char cdev_path[VNI_PCI_CDEV_LEN + 24];
+	uint32_t vfio_flags, num_regions, num_irqs;
+	uint16_t vendor, device;
+	uint32_t class_code;
+	struct vni_region_info regions[VNIP_NUM_REGIONS];
+	pthread_mutex_t lock;           /* BAR maps and IRQ state */
+	void *bar_map[VNIP_NUM_BARS];
+	int irq_type;                   /* -1: none enabled */
+	unsigned int irq_count;
+	int *irq_fds;                   /* library-owned eventfds, or NULL */
+};
+
 bool vnip_ctx_has_devices(struct vni_ctx *ctx);
+/* Does the process have capability cap (effective)? 0 no, 1 yes, -errno. */
+int vnip_has_cap(unsigned int cap);
+#define VNIP_CAP_SYS_RAWIO 17
+#define VNIP_CAP_SYS_ADMIN 21
 
 /* dma.c. Caller holds ctx->lock for all three. */
 void vnip_dma_release_all(struct vni_ctx *ctx);
@@ -359,5 +394,10 @@ void vnip_dma_invalidate(struct vni_ctx *ctx);
  * the table live. On failure nothing is translated, the table stays not live
  * and the error (with message) is returned. */
 int vnip_dma_revalidate(struct vni_ctx *ctx);
+/* For a backend's fill(): record that [va, va+rl) (part of a mapping
+ * asked as want bytes from va) has DMA address dma... after checking the
+ * answer is sane. 0 or -errno with message (the caller clears). */
+int vnip_dma_put_run(struct vni_ctx *ctx, uint64_t va, uint64_t want, uint64_t dma,
+		     uint64_t rl);
 
 #endif /* VNI_INTERNAL_H */

@@ -208,6 +208,7 @@ int vnip_err(int err, const char *fmt, ...)
 	memcpy(tls_buf, buf, sizeof(buf));
 	tls_msg = tls_buf;
 	tls_errno = err < 0 ? -err : err;
+	vnip_reason_set(VNI_REASON_NONE);
 	emit(VNI_LOG_ERROR, tls_buf);
 	return err;
 }
@@ -227,5 +228,6 @@ int vnip_err_static(int err, const char *msg)
 {
 	tls_msg = msg;
 	tls_errno = err < 0 ? -err : err;
+	vnip_reason_set(VNI_REASON_NONE);
 	return err;
 }

@@ -53,6 +53,8 @@ static int sys_stat(const char *path, struct stat *st)
 	.mmap = mmap, \
 	.munmap = munmap, \
 	.madvise = madvise, \
+	.mlock = mlock, \
+	.munlock = munlock, \
 	.readlink = readlink, \
 	.getdents64 = sys_getdents64, \
 	.eventfd = eventfd, \

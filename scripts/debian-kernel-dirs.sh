@@ -5,6 +5,7 @@
 # unmodified 6.12 kernel:
 #
 #   scripts/debian-kernel-dirs.sh --kernels DIR [--kver KVER] [--uapi-out DIR]
+#   scripts/debian-kernel-dirs.sh --kernels DIR --kver KVER --stock-only NAME
 #
 #   DIR/debian-stock/  Debian's vmlinuz and config, and the Debian modules
 #                      the tests load (vfio-pci, vfio_iommu_type1, mdev,
@@ -18,7 +19,9 @@
 # modules come out of linux-image-KVER-unsigned, fetched with apt-get
 # download and unpacked with dpkg-deb, cached under
 # ${VNI_CACHE_DIR:-/var/cache/libvfionoiommu}/debian/image/VERSION/.
-# --uapi-out DIR writes the series' UAPI headers (linux/vfio.h,
+# --stock-only NAME makes only DIR/NAME, the debian-stock kind, for another
+# Debian kernel (Debian 12's default 6.1: --kver 6.1.0-N-amd64 --stock-only
+# debian61-stock). --uapi-out DIR writes the series' UAPI headers (linux/vfio.h,
 # linux/iommufd.h after headers_install) to DIR/linux/, for building the
 # guest programs when the system headers are older.
 set -euo pipefail
@@ -32,8 +35,10 @@ cache=${VNI_CACHE_DIR:-/var/cache/libvfionoiommu}/debian
 kernels=
 kver=${VNI_DEBIAN_KVER:-}
 uapi_out=
+stock_only=
 while [ $# -gt 0 ]; do
 	case $1 in
+	--stock-only) stock_only=${2:?}; shift 2 ;;
 	--kernels) kernels=${2:?}; shift 2 ;;
 	--kver) kver=${2:?}; shift 2 ;;
 	--uapi-out) uapi_out=${2:?}; shift 2 ;;
@@ -110,6 +115,11 @@ make_dir() {
 }
 
 mkdir -p "$kernels"
+if [ -n "$stock_only" ]; then
+	make_dir "$stock_only" ""
+	say "done in $(( $(date +%s) - t0 ))s"
+	exit 0
+fi
 make_dir debian-stock ""
 
 dkms_mods=/lib/modules/$kver/updates/dkms

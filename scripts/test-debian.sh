@@ -189,6 +189,20 @@ fi
 result $rc "purge restores Debian's modules"
 fi
 
+# --- 5b. Debian 12's default kernel (6.1, linux-image-amd64) ------------------------------
+# Unmodified, its own modules: the edu example behind the guest IOMMU
+# through the type1 backend (edu-example@debian61-stock-type1, suite debian).
+d61=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^  Depends: linux-image-\(6\.1\.[^ ]*-amd64\)$/\1/p' | head -1)
+step "kernel dir from Debian 12's default kernel (${d61:-?})"
+rc=0
+if [ -z "$d61" ]; then
+	echo "linux-image-amd64 depends on no linux-image-6.1.*-amd64 (apt-get update?)"
+	rc=1
+elif [ "$(sed -n 's/^kernelrelease: //p' "$kernels/debian61-stock/build-info" 2>/dev/null)" != "$d61" ]; then
+	"$top/scripts/debian-kernel-dirs.sh" --kernels "$kernels" --kver "$d61" --stock-only debian61-stock || rc=1
+fi
+result $rc "kernel dir debian61-stock"
+
 # --- 6. QEMU on Debian's kernel -----------------------------------------------------------
 step "QEMU: Debian's unmodified $kver (meson test --suite debian)"
 if [ -z "$build" ]; then

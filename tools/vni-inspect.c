@@ -141,8 +141,10 @@ static void print_device(struct vni_ctx *ctx, struct vni_device *dev,
 	printf("device %s: %04x:%04x, class %06x (%s)\n", vni_device_bdf(dev), di->vendor,
 	       di->device, di->class_code, vt_pci_class_name(di->class_code));
 	printf("  cdev:       %s\n", di->cdev_path);
-	printf("  iommufd:    device object %" PRIu32 " attached to IOAS %" PRIu32 "\n",
-	       di->dev_id, ioas);
+	printf("  backend:    %s\n", vni_backend_name(vni_ctx_backend(ctx)));
+	if (vni_ctx_iommufd(ctx) >= 0)
+		printf("  iommufd:    device object %" PRIu32 " attached to IOAS %" PRIu32 "\n",
+		       di->dev_id, ioas);
 	printf("  vfio flags: 0x%" PRIx32 " (%s)\n", di->vfio_flags,
 	       vt_format_flags(di->vfio_flags, vfio_flags, VT_ARRAY_SIZE(vfio_flags), flags,
 			       sizeof(flags)));

@@ -160,17 +160,20 @@ static void print_table(int mode, const char *mode_msg, bool header,
 			printf("no-IOMMU mode: unavailable (%s)\n", mode_msg);
 		else
 			printf("no-IOMMU mode: %s\n", mode_name(mode));
-		printf("%-12s  %-9s  %-6s %-13s  %-*s  %-*s  %s\n", "BDF", "ID", "CLASS", "",
-		       wdrv, "DRIVER", wiommu, "IOMMU", "VFIO-CDEV");
+		printf("%-12s  %-9s  %-6s %-13s  %-*s  %-*s  %-28s  %s\n", "BDF", "ID", "CLASS", "",
+		       wdrv, "DRIVER", wiommu, "IOMMU", "VFIO-CDEV", "BACKEND");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vni_pci_dev_info *d = &list[i];
 
 		format_iommu(d, iommu, sizeof(iommu));
-		printf("%-12s  %04x:%04x  %06x %-13s  %-*s  %-*s  %s\n", d->bdf, d->vendor,
+		/* the backend a context would use (vfio-pci devices only) */
+		int be = strcmp(d->driver, "vfio-pci") == 0 ? vni_backend_probe(d->bdf) : 0;
+
+		printf("%-12s  %04x:%04x  %06x %-13s  %-*s  %-*s  %-28s  %s\n", d->bdf, d->vendor,
 		       d->device, d->class_code, vt_pci_class_name(d->class_code), wdrv,
 		       d->driver[0] ? d->driver : "-", wiommu, iommu,
-		       d->has_cdev ? d->cdev_path : "-");
+		       d->has_cdev ? d->cdev_path : "-", be > 0 ? vni_backend_name(be) : "-");
 	}
 }
 

@@ -406,7 +406,7 @@ int main(int argc, char **argv)
 		uint64_t off = 0;
 
 		printf("context: IOAS %" PRIu32 ", backend %s\n", ioas,
-		       vni_ctx_backend(ctx) == VNI_BACKEND_NOIOMMU ? "noiommu" : "?");
+		       vni_backend_name(vni_ctx_backend(ctx)));
 		if (dev) {
 			struct vni_device_info di;
 

@@ -12,9 +12,14 @@
  *
  * IOVA layout
  * -----------
- * Every mapping is placed in the context's IOAS at IOVA == the process virtual
- * address of the memory (IOMMU_IOAS_MAP with IOMMU_IOAS_MAP_FIXED_IOVA,
- * readable and writeable). With no IOMMU the IOVA is only the kernel's key
+ * No-IOMMU backends: every mapping is placed in the context's IOAS at IOVA
+ * == the process virtual address of the memory (IOMMU_IOAS_MAP with
+ * IOMMU_IOAS_MAP_FIXED_IOVA, readable and writeable; the legacy backend has
+ * no IOAS at all). IOMMU backends ("iommufd", "type1"): the library
+ * allocates each mapping's IOVA inside the ranges the kernel reports and
+ * below the DMA mask (vni_ctx_set_dma_mask()), 2 MiB aligned for mappings
+ * of 2 MiB or more, and reuses IOVAs after unmap; the DMA address is that
+ * IOVA. With no IOMMU the IOVA is only the kernel's key
  * for the pinned pages; making it the pointer lets every lookup key on the
  * pointer, lets several devices share one layout, and makes overlapping
  * mappings impossible (two mappings of one address would be the same IOVA:
@@ -32,8 +37,8 @@
  * vni_dma_unmap().
  *
  * At least one device must be open in the context before memory can be
- * mapped: the kernel creates the no-IOMMU translation only once a no-IOMMU
- * device is attached to the IOAS (-ENODEV otherwise).
+ * mapped: the backend is chosen, and the kernel sets up the translation,
+ * when the first device opens (-ENODEV otherwise).
  *
  * A DMA address is valid only while at least one device is open in the
  * context. Closing the last device unpins the memory in the kernel; the
@@ -70,15 +75,51 @@ extern "C" {
 #define VNI_PAGE_SIZE_2M ((size_t)2 * 1024 * 1024)
 
 /**
+ * VNI_DMA_MAP_MAY_MOVE - vni_dma_map(): accept memory the kernel may move
+ *
+ * Only the legacy backend (VNI_BACKEND_LEGACY) looks at it: there the kernel
+ * pins nothing, so the library maps caller memory only if it is made of
+ * hugetlb pages (which the kernel neither migrates nor swaps in normal
+ * operation), unless this flag is given. With it, the library mlock()s the
+ * range (no swapping) and reads its physical addresses once; but the kernel
+ * may still migrate a 4 KiB page (compaction, NUMA balancing, memory
+ * hot-unplug, KSM, transparent hugepage collapse) and give the old frame to
+ * someone else, and the device then reads stale data from it and writes
+ * into memory the process no longer owns: silent corruption of other
+ * processes or the kernel. Use it for tests and short-lived tools, never for
+ * a long-running driver; allocate with vni_dma_alloc() instead. The other
+ * backends ignore it (the kernel pins or the IOMMU translates).
+ */
+#define VNI_DMA_MAP_MAY_MOVE (1u << 0)
+
+/**
+ * VNI_DMA_MAP_READONLY - vni_dma_map(): devices may only read the memory
+ *
+ * Enforced by the IOMMU (the IOMMU backends map it without write
+ * permission: a device write to it faults and changes nothing). The
+ * no-IOMMU backends cannot enforce it and refuse it (-EOPNOTSUPP).
+ */
+#define VNI_DMA_MAP_READONLY (1u << 1)
+
+/**
  * vni_dma_map() - pin and translate caller memory
  * @ctx:   context
  * @vaddr: start, aligned to 4 KiB
  * @len:   length, a non-zero multiple of 4 KiB
- * @flags: must be 0
+ * @flags: 0, or VNI_DMA_MAP_MAY_MOVE and/or VNI_DMA_MAP_READONLY
  *
- * Maps [@vaddr, @vaddr + @len) into the context's IOAS at IOVA == @vaddr
- * (pinning it) and fills the translation table, one GET_PA ioctl per
- * physically contiguous run.
+ * Makes [@vaddr, @vaddr + @len) reachable by the context's devices and
+ * fills the translation table. "noiommu": maps it into the IOAS at IOVA ==
+ * @vaddr (the kernel pins it), one GET_PA ioctl per physically contiguous
+ * run. "legacy": checks that it is hugetlb memory (else -EINVAL, reason
+ * VNI_REASON_MAY_MOVE, unless VNI_DMA_MAP_MAY_MOVE), mlock()s it and reads
+ * its physical addresses from /proc/self/pagemap in one pass (needs
+ * CAP_SYS_ADMIN: -EPERM, reason VNI_REASON_PAGEMAP_HIDDEN, without) and
+ * marks it MADV_DONTFORK (nothing pins it: after a fork() copy-on-write
+ * would move the parent's pages away from their DMA addresses); unmap
+ * munlock()s it and marks it MADV_DOFORK again. "iommufd" and "type1": allocates an IOVA (see
+ * vni_ctx_set_dma_mask()) and maps the range there in the IOMMU (the kernel
+ * pins it); the DMA address is that IOVA, one run for the whole mapping.
  *
  * Return: 0; -EINVAL for a NULL @ctx/@vaddr, zero or unaligned @vaddr/@len,
  * unknown @flags; -EOVERFLOW if @vaddr + @len wraps; -ERANGE if the range
@@ -86,7 +127,7 @@ extern "C" {
  * device is open in the context; -EFAULT if the memory is not mapped in the
  * process; -ENOMEM (includes the kernel refusing to pin more: RLIMIT_MEMLOCK);
  * -EIO if the kernel's answer is inconsistent; other negative errno values
- * from IOMMU_IOAS_MAP / GET_PA. On failure nothing stays pinned.
+ * from IOMMU_IOAS_MAP / GET_PA. On failure nothing stays pinned or locked.
  */
 int vni_dma_map(struct vni_ctx *ctx, void *vaddr, size_t len,
 		unsigned int flags);
@@ -133,6 +174,10 @@ int vni_dma_unmap(struct vni_ctx *ctx, void *vaddr, size_t len);
  * physically contiguous, so a buffer of hugepages has one contiguous run per
  * page at least; vni_dma_segments() tells the truth either way.
  * The length actually allocated is reported by vni_dma_lookup().
+ *
+ * With the legacy backend (the kernel pins nothing) every buffer comes from
+ * 2 MiB hugepages, whatever @len (VNI_DMA_ALLOC_SMALL is -EINVAL, reason
+ * VNI_REASON_MAY_MOVE; no free hugepage is -ENOMEM), and is mlock()ed.
  *
  * Alignment: the buffer's virtual address is aligned to its page size (4 KiB,
  * or 2 MiB for hugepages), and so is the DMA address of each page (a 2 MiB
@@ -278,6 +323,7 @@ int vni_dma_segments(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 /* Flags of struct vni_dma_mapping_info. */
 #define VNI_DMA_MAPPING_ALLOCATED (1u << 0) /* from vni_dma_alloc() */
 #define VNI_DMA_MAPPING_HUGE      (1u << 1) /* backed by 2 MiB pages (alloc only) */
+#define VNI_DMA_MAPPING_READONLY  (1u << 2) /* VNI_DMA_MAP_READONLY */
 
 /**
  * struct vni_dma_mapping_info - a mapping, as vni_dma_lookup() reports it

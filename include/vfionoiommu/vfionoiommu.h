@@ -6,8 +6,9 @@
  * Umbrella header: includes every public header.
  *
  *   common.h  errors (vni_strerror_last), logging, version
+ *   reason.h  reason codes of failures a program can act on (vni_reason_last)
  *   pci.h     PCI addresses, discovery (vni_pci_scan), no-IOMMU mode check
- *   ctx.h     context = iommufd + one IOAS; threading rules; statistics
+ *   ctx.h     context = one DMA address space, its backend; threading rules; statistics
  *   device.h  open/close a device, regions, BARs, config space, IRQs, reset
  *   dma.h     DMA map/unmap/alloc/free and DMA address translation; IOVA layout
  *   mmio.h    ordered register access (writel/readl rules) and barriers
@@ -26,6 +27,7 @@
 
 #include <vfionoiommu/version.h>
 #include <vfionoiommu/common.h>
+#include <vfionoiommu/reason.h>
 #include <vfionoiommu/pci.h>
 #include <vfionoiommu/ctx.h>
 #include <vfionoiommu/device.h>

@@ -16,7 +16,9 @@
  *     own pattern and reads the other's
  *
  * Needs 0000:00:04.0 and 0000:00:05.0 bound (and 0000:00:06.0 for the NVMe
- * reset check, optional), and 1 free 2 MiB hugepage.
+ * reset check, optional), and 1 free 2 MiB hugepage (legacy backend: 8, it
+ * allocates every buffer from hugepages). Runs on whichever backend the
+ * context chooses (VNI_BACKEND to force one).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -280,8 +282,19 @@ static void test_two_devices(struct vni_ctx *ctx, struct vni_device *d0, struct 
 	if (vni_ctx_stats(ctx, &st) == 0)
 		vt_ok(st.devices == 2, "context has %llu devices (want 2)",
 		      (unsigned long long)st.devices);
-	if (vni_dma_alloc(ctx, 4 * 4096, VNI_DMA_ALLOC_SMALL, &buf) < 0)
-		vt_bail("vni_dma_alloc 16 KiB");
+	if (vni_ctx_backend(ctx) == VNI_BACKEND_LEGACY) {
+		/* nothing pins: 4 KiB pages are refused, hugepages it is */
+		vt_ok_err(vni_dma_alloc(ctx, 4 * 4096, VNI_DMA_ALLOC_SMALL, &buf), -EINVAL,
+			  "legacy backend: VNI_DMA_ALLOC_SMALL refused", "hugepages",
+			  (const char *)NULL);
+		vt_ok(vni_reason_last() == VNI_REASON_MAY_MOVE, "reason %s",
+		      vni_reason_name(vni_reason_last()));
+		ret = vni_dma_alloc(ctx, 4 * 4096, 0, &buf);
+	} else {
+		ret = vni_dma_alloc(ctx, 4 * 4096, VNI_DMA_ALLOC_SMALL, &buf);
+	}
+	if (ret < 0)
+		vt_bail("vni_dma_alloc 16 KiB: %s", vni_strerror_last());
 	a = buf;
 	b = a + 4096;
 	c = b + 4096;
@@ -311,7 +324,7 @@ static void test_two_devices(struct vni_ctx *ctx, struct vni_device *d0, struct 
 	vni_dma_free(ctx, buf);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *d0 = NULL, *d1 = NULL;
@@ -319,10 +332,19 @@ int main(void)
 	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2) {
+		fprintf(stderr, "usage: %s [expected backend]\n", argv[0]);
+		return 2;
+	}
 	if (vni_ctx_new(&ctx, 0) < 0)
 		vt_bail("vni_ctx_new");
 	if (vni_device_open(ctx, EDU_BDF0, &d0) < 0)
 		vt_bail("vni_device_open(%s)", EDU_BDF0);
+	vt_diag("backend %s", vni_backend_name(vni_ctx_backend(ctx)));
+	if (argc == 2)
+		vt_ok(strcmp(vni_backend_name(vni_ctx_backend(ctx)), argv[1]) == 0,
+		      "the context uses the %s backend (%s)", argv[1],
+		      vni_backend_name(vni_ctx_backend(ctx)));
 	vt_ok_err(vni_device_open(ctx, EDU_BDF0, &d1), -EBUSY,
 		  "opening the same device twice in one context", (const char *)NULL);
 	d1 = NULL;

@@ -176,16 +176,27 @@ static int unpatched(void)
 	      "discovery reports no cdev that does not exist (has_cdev %d, '%s' %s)",
 	      info.has_cdev, info.cdev_path,
 	      info.has_cdev ? (access(info.cdev_path, F_OK) == 0 ? "exists" : "missing") : "-");
-	ret = vni_ctx_new(&ctx, 0);
-	if (ret < 0) {
-		vt_ok_err(ret, -ENOENT, "vni_ctx_new without iommufd", "CONFIG_IOMMUFD",
-			  (const char *)NULL);
-		return vt_done();
+	/* the noiommu backend: the kernel lacks it (a distinct errno and reason) */
+	if (vni_ctx_new(&ctx, 0) < 0)
+		vt_bail("vni_ctx_new: %s", vni_strerror_last());
+	vt_ok_call(vni_ctx_set_backend(ctx, VNI_BACKEND_NOIOMMU), "force the noiommu backend");
+	{
+		struct vni_device *dev = NULL;
+
+		ret = vni_device_open(ctx, EDU_BDF0, &dev);
+		vt_ok_err(ret, -ENOSYS, "vni_device_open with the noiommu backend on a kernel "
+			  "without no-IOMMU cdev support", "7.3", (const char *)NULL);
+		vt_ok(vni_reason_last() == VNI_REASON_KERNEL_LACKS, "reason %s",
+		      vni_reason_name(vni_reason_last()));
+		if (dev)
+			vni_device_close(&dev);
 	}
 	vni_ctx_destroy(&ctx);
-	ret = try_open(EDU_BDF0);
-	vt_ok_err(ret, -ENOENT, "vni_device_open on a kernel without no-IOMMU cdev support",
-		  "7.3", (const char *)NULL);
+	/* automatically: the legacy group, which this kernel has */
+	ret = vni_backend_probe(EDU_BDF0);
+	vt_ok(ret == VNI_BACKEND_LEGACY, "vni_backend_probe(" EDU_BDF0 ") = %s (%d)",
+	      vni_backend_name(ret), ret);
+	vt_ok_call(try_open(EDU_BDF0), "vni_device_open chooses the legacy backend");
 	return vt_done();
 }
 
@@ -229,6 +240,8 @@ int main(int argc, char **argv)
 	ret = try_open(EDU_BDF0);
 	vt_ok_err(ret, -EOPNOTSUPP, "no-IOMMU mode off, " EDU_BDF0 " bound earlier",
 		  "enable_unsafe_noiommu_mode", (const char *)NULL);
+	vt_ok(vni_reason_last() == VNI_REASON_NOIOMMU_OFF, "reason %s",
+	      vni_reason_name(vni_reason_last()));
 
 	/* Binding while the mode is off. */
 	ret = vt_bind_vfio(EDU_BDF1);

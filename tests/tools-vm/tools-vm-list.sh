@@ -13,8 +13,8 @@ NL='
 
 t_run 0 "vni-list" vni-list
 t_grep out '^no-IOMMU mode: disabled$' "mode line: disabled at boot"
-t_grep out "^$E1  1234:11e8  00ff00 unclassified +- +none +-\$" "edu 1: unbound, no IOMMU group, no cdev"
-t_grep out "^$E2  1234:11e8  00ff00 unclassified +- +none +-\$" "edu 2: unbound"
+t_grep out "^$E1  1234:11e8  00ff00 unclassified +- +none +- +-\$" "edu 1: unbound, no IOMMU group, no cdev"
+t_grep out "^$E2  1234:11e8  00ff00 unclassified +- +none +- +-\$" "edu 2: unbound"
 
 t_run 0 "vni-list -d 1234:11e8 -b" vni-list -d 1234:11e8 -b
 t_eq "$(cat "$T_OUT")" "$E1$NL$E2" "-d 1234:11e8 finds exactly both edu devices, in order"
@@ -42,8 +42,8 @@ vni-vm-bind "$E1" || t_notok "vni-vm-bind $E1 failed"
 cdev=$(basename /sys/bus/pci/devices/$E1/vfio-dev/* 2>/dev/null)
 t_run 0 "vni-list after binding" vni-list -d 1234:11e8
 t_grep out '^no-IOMMU mode: enabled$' "mode line: enabled"
-t_grep out "^$E1  1234:11e8  00ff00 unclassified +vfio-pci +noiommu(:[0-9]+)? +/dev/vfio/devices/$cdev\$" "edu 1: vfio-pci, noiommu, cdev $cdev"
-t_grep out "^$E2  1234:11e8  00ff00 unclassified +- +none +-\$" "edu 2: still unbound"
+t_grep out "^$E1  1234:11e8  00ff00 unclassified +vfio-pci +noiommu(:[0-9]+)? +/dev/vfio/devices/$cdev +noiommu\$" "edu 1: vfio-pci, noiommu, cdev $cdev, backend noiommu"
+t_grep out "^$E2  1234:11e8  00ff00 unclassified +- +none +- +-\$" "edu 2: still unbound"
 case $cdev in noiommu-vfio*) t_ok "the cdev is a no-IOMMU cdev ($cdev)" ;; *) t_notok "cdev name '$cdev'" ;; esac
 
 t_run 0 "vni-list --vfio -b" vni-list --vfio -b

@@ -32,19 +32,28 @@
 #define BAR2_SIZE 4096u
 #define CDEV_MAJOR 511u
 
-enum fd_type { FD_FREE = 0, FD_FILE, FD_DIR, FD_IOMMU, FD_VDEV, FD_EVENT };
+enum fd_type { FD_FREE = 0, FD_FILE, FD_DIR, FD_IOMMU, FD_VDEV, FD_EVENT,
+	       FD_CONTAINER, FD_GROUP, FD_PAGEMAP, FD_SMAPS };
 
 struct ffd {
 	enum fd_type type;
 	char data[256];      /* FD_FILE content / FD_DIR names separated by \n */
 	size_t pos;
-	int dev;             /* FD_VDEV: device index */
+	int dev;             /* FD_VDEV, FD_GROUP: device index */
+	char *big;           /* FD_SMAPS content (malloc) */
+	int container;       /* FD_GROUP: the container fd set, -1; FD_CONTAINER: iommu set (1) */
 };
 
 struct fmap {          /* mmap made through vnip_sys */
 	void *addr;
 	size_t len;
 	bool huge;
+	uint64_t pa;       /* huge: physical address of the first page */
+};
+
+#define MAX_LOCKS 4096
+struct flock_range {
+	uint64_t va, len;
 };
 
 struct iomap {
@@ -55,7 +64,10 @@ struct iomap {
 	uint64_t *pa;      /* per page */
 	long runs;
 	bool pinned;       /* a noiommu device is attached to the IOAS */
+	uint64_t uva;      /* user address of iova */
+	bool writeable;
 };
+#define TYPE1_IOAS 0xffffffffu /* iomap.ioas of a type1 container's mapping */
 
 struct fdevst {
 	bool open;
@@ -66,6 +78,7 @@ struct fdevst {
 	uint8_t cfg[CFG_SIZE];
 	uint8_t bar2[BAR2_SIZE];
 	int irq_index;       /* -1 */
+	bool via_group;      /* opened with VFIO_GROUP_GET_DEVICE_FD */
 	unsigned int irq_count;
 	unsigned int tp_left; /* Device Status reads that still show TP */
 };
@@ -80,10 +93,12 @@ static struct {
 	uint32_t next_id;
 	struct fdevst devs[FAKE_MAX_DEVS];
 	uint64_t rng;
-	uint64_t next_pa;
+	uint64_t next_pa, next_hpa;
 	long getpa_calls;
 	long nmmaps;
 	char log[8192];      /* operation log, see fake_log() */
+	struct flock_range locks[MAX_LOCKS];
+	long pagemap_reads;
 	long unsafe_detaches;
 	long sleeps;
 } F = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -249,6 +264,10 @@ static bool bus_master(const struct fdevst *d)
 
 static bool ioas_has_noiommu_dev(int fd, uint32_t id);
 static long make_layout(uint64_t va, uint64_t len, uint64_t *pa);
+struct ffd;
+static void group_leave(struct ffd *f);
+static void type1_drop(int cfd);
+static uint64_t pagemap_pa(uint64_t va);
 
 /* The kernel: the software page table of an IOAS exists while at least one
  * noiommu device is attached; without it the pages are not pinned (GET_PA:
@@ -297,6 +316,84 @@ static int open_locked(const char *path, int flags)
 		if (!F.cfg.have_iommu)
 			return ret_err(ENOENT);
 		return fd_new(FD_IOMMU);
+	}
+	if (strcmp(path, "/dev/vfio/vfio") == 0) {
+		if (F.cfg.no_legacy)
+			return ret_err(ENOENT);
+		fd = fd_new(FD_CONTAINER);
+		if (fd >= 0)
+			F.fds[fd - FD_BASE].container = 0;
+		return fd;
+	}
+	if (strncmp(path, "/dev/vfio/noiommu-", 18) == 0) {
+		char *end;
+		unsigned long g = strtoul(path + 18, &end, 10);
+
+		if (end == path + 18 || *end || F.cfg.no_legacy || g >= F.cfg.ndevs ||
+		    !F.cfg.devs[g].noiommu_group)
+			return ret_err(ENOENT);
+		for (int i = 0; i < MAX_FDS; i++)
+			if (F.fds[i].type == FD_GROUP && F.fds[i].dev == (int)g)
+				return ret_err(EBUSY);
+		fd = fd_new(FD_GROUP);
+		if (fd >= 0) {
+			F.fds[fd - FD_BASE].dev = (int)g;
+			F.fds[fd - FD_BASE].container = -1;
+		}
+		return fd;
+	}
+	if (strncmp(path, "/dev/vfio/", 10) == 0 && path[10] >= '0' && path[10] <= '9') {
+		char *end;
+		unsigned long g = strtoul(path + 10, &end, 10);
+
+		if (*end || F.cfg.no_legacy || g >= F.cfg.ndevs || !F.cfg.devs[g].iommu_group)
+			return ret_err(ENOENT);
+		for (int i = 0; i < MAX_FDS; i++)
+			if (F.fds[i].type == FD_GROUP && F.fds[i].dev == (int)g)
+				return ret_err(EBUSY);
+		fd = fd_new(FD_GROUP);
+		if (fd >= 0) {
+			F.fds[fd - FD_BASE].dev = (int)g;
+			F.fds[fd - FD_BASE].container = -1;
+		}
+		return fd;
+	}
+	if (strcmp(path, "/proc/self/pagemap") == 0)
+		return fd_new(FD_PAGEMAP);
+	if (strcmp(path, "/proc/self/smaps") == 0) {
+		size_t cap = 256 + (size_t)MAX_MMAPS * 128, n = 0;
+		char *b = malloc(cap);
+		uintptr_t last = 0;
+
+		if (!b)
+			return ret_err(ENOMEM);
+		/* the mmaps made through the library, in address order */
+		for (;;) {
+			const struct fmap *best = NULL;
+
+			for (int i = 0; i < MAX_MMAPS; i++)
+				if (F.maps[i].addr && (uintptr_t)F.maps[i].addr >= last &&
+				    (!best || F.maps[i].addr < best->addr))
+					best = &F.maps[i];
+			if (!best)
+				break;
+			n += (size_t)snprintf(b + n, cap - n,
+					      "%lx-%lx rw-p 00000000 00:0f 4711 %s\n"
+					      "Size: %zu kB\nKernelPageSize: %d kB\n"
+					      "VmFlags: rd wr mr mw me\n",
+					      (unsigned long)(uintptr_t)best->addr,
+					      (unsigned long)((uintptr_t)best->addr + best->len),
+					      best->huge ? "/anon_hugepage (deleted)" : "",
+					      best->len >> 10, best->huge ? 2048 : 4);
+			last = (uintptr_t)best->addr + 1;
+		}
+		fd = fd_new(FD_SMAPS);
+		if (fd < 0) {
+			free(b);
+			return fd;
+		}
+		F.fds[fd - FD_BASE].big = b;
+		return fd;
 	}
 	if (strncmp(path, VNIP_DEV_VFIO_DEVICES "/", strlen(VNIP_DEV_VFIO_DEVICES) + 1) == 0) {
 		int d = dev_by_cdev(path + strlen(VNIP_DEV_VFIO_DEVICES) + 1);
@@ -438,6 +535,15 @@ static int f_close(int fd)
 			if (F.iomaps[i].used && F.iomaps[i].iommufd == fd)
 				iomap_drop(&F.iomaps[i]);
 		memset(F.ioas_of[fd - FD_BASE], 0, sizeof(F.ioas_of[0]));
+	} else if (f->type == FD_SMAPS) {
+		free(f->big);
+	} else if (f->type == FD_GROUP || f->type == FD_CONTAINER) {
+		flog("%s%d:close", f->type == FD_GROUP ? "g" : "c",
+		     f->type == FD_GROUP ? f->dev : fd - FD_BASE);
+		if (f->type == FD_GROUP && f->container >= 0)
+			group_leave(f);
+		if (f->type == FD_CONTAINER)
+			type1_drop(fd);
 	} else if (f->type == FD_VDEV) {
 		struct fdevst *d = &F.devs[f->dev];
 		int iommufd = d->iommufd;
@@ -450,6 +556,7 @@ static int f_close(int fd)
 		d->ioas = 0;
 		d->iommufd = -1;
 		d->open = false;
+		d->via_group = false;
 		d->irq_index = -1;
 		if (ioas)
 			ioas_update_pins(iommufd, ioas);
@@ -468,14 +575,18 @@ static ssize_t f_read(int fd, void *buf, size_t len)
 		return ret_err(EIO);
 	pthread_mutex_lock(&F.lock);
 	f = fd_get(fd);
-	if (!f || f->type != FD_FILE) {
+	if (!f || (f->type != FD_FILE && f->type != FD_SMAPS)) {
 		pthread_mutex_unlock(&F.lock);
 		return ret_err(EBADF);
 	}
-	n = strlen(f->data) - f->pos;
-	if (n > len)
-		n = len;
-	memcpy(buf, f->data + f->pos, n);
+	{
+		const char *src = f->type == FD_SMAPS ? f->big : f->data;
+
+		n = strlen(src) - f->pos;
+		if (n > len)
+			n = len;
+		memcpy(buf, src + f->pos, n);
+	}
 	f->pos += n;
 	pthread_mutex_unlock(&F.lock);
 	return (ssize_t)n;
@@ -492,7 +603,24 @@ static ssize_t dev_rw(int fd, void *buf, size_t len, off_t off, bool write)
 		return ret_err(EIO);
 	pthread_mutex_lock(&F.lock);
 	f = fd_get(fd);
-	if (!f || f->type != FD_VDEV || !F.devs[f->dev].ioas) {
+	if (f && f->type == FD_PAGEMAP && !write) {
+		uint64_t *e = buf;
+
+		F.pagemap_reads++;
+		if ((off & 7) || (len & 7)) {
+			pthread_mutex_unlock(&F.lock);
+			return ret_err(EINVAL);
+		}
+		for (size_t i = 0; i < len / 8; i++) {
+			uint64_t va = ((uint64_t)off / 8 + i) * PG;
+
+			/* present; the PFN only for CAP_SYS_ADMIN */
+			e[i] = (1ull << 63) | (F.cfg.cap_sys_admin ? pagemap_pa(va) / PG : 0);
+		}
+		pthread_mutex_unlock(&F.lock);
+		return (ssize_t)len;
+	}
+	if (!f || f->type != FD_VDEV || (!F.devs[f->dev].ioas && !F.devs[f->dev].via_group)) {
 		pthread_mutex_unlock(&F.lock);
 		return ret_err(f ? EINVAL : EBADF);
 	}
@@ -580,7 +708,8 @@ static ssize_t f_readlink(const char *path, char *buf, size_t len)
 		return ret_err(EINVAL);
 	pthread_mutex_lock(&F.lock);
 	d = dev_by_bdf(rest, (size_t)(slash - rest));
-	if (d >= 0 && strcmp(slash + 1, "iommu_group") == 0 && F.cfg.devs[d].noiommu_group) {
+	if (d >= 0 && strcmp(slash + 1, "iommu_group") == 0 &&
+	    (F.cfg.devs[d].noiommu_group || F.cfg.devs[d].iommu_group)) {
 		snprintf(tmp, sizeof(tmp), "../../../kernel/iommu_groups/%d", d);
 	} else if (d < 0 || strcmp(slash + 1, "driver") != 0 || !F.cfg.devs[d].driver) {
 		pthread_mutex_unlock(&F.lock);
@@ -641,6 +770,27 @@ static int f_stat(const char *path, struct stat *st)
 	if (fault())
 		return ret_err(EIO);
 	memset(st, 0, sizeof(*st));
+	if (strncmp(path, "/dev/vfio/noiommu-", 18) == 0) {
+		char *end;
+		unsigned long g = strtoul(path + 18, &end, 10);
+
+		if (end == path + 18 || *end || F.cfg.no_legacy || g >= F.cfg.ndevs ||
+		    !F.cfg.devs[g].noiommu_group)
+			return ret_err(ENOENT);
+		st->st_mode = S_IFCHR | 0600;
+		st->st_rdev = makedev(CDEV_MAJOR + 1, (unsigned int)g);
+		return 0;
+	}
+	if (strncmp(path, "/dev/vfio/", 10) == 0 && path[10] >= '0' && path[10] <= '9') {
+		char *end;
+		unsigned long g = strtoul(path + 10, &end, 10);
+
+		if (*end || F.cfg.no_legacy || g >= F.cfg.ndevs || !F.cfg.devs[g].iommu_group)
+			return ret_err(ENOENT);
+		st->st_mode = S_IFCHR | 0600;
+		st->st_rdev = makedev(CDEV_MAJOR + 2, (unsigned int)g);
+		return 0;
+	}
 	if (strncmp(path, devs, strlen(devs)) != 0)
 		return ret_err(ENOENT);
 	pthread_mutex_lock(&F.lock);
@@ -681,6 +831,8 @@ static int f_capget(void *hdr, void *data)
 	memset(d, 0, 2 * sizeof(*d));
 	if (F.cfg.cap_rawio)
 		d[0].effective = 1u << 17;
+	if (F.cfg.cap_sys_admin)
+		d[0].effective |= 1u << 21;
 	return 0;
 }
 
@@ -751,10 +903,118 @@ static void *f_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
 		F.maps[i].addr = p;
 		F.maps[i].len = len;
 		F.maps[i].huge = huge;
+		F.maps[i].pa = 0;
+		if (huge) {
+			/* 2 MiB aligned pages, none adjacent to another */
+			F.maps[i].pa = F.next_hpa;
+			F.next_hpa += 2 * len + HPG;
+		}
 		F.nmmaps++;
 	}
 	pthread_mutex_unlock(&F.lock);
 	return p;
+}
+
+/* F.lock held. */
+static void locks_drop(uint64_t va, uint64_t len)
+{
+	for (int i = 0; i < MAX_LOCKS; i++)
+		if (F.locks[i].len && F.locks[i].va >= va &&
+		    F.locks[i].va + F.locks[i].len <= va + len)
+			F.locks[i].len = 0;
+}
+
+static int f_mlock(const void *addr, size_t len)
+{
+	uint64_t va = (uintptr_t)addr;
+	int i;
+
+	if (fault())
+		return ret_err(ENOMEM);
+	pthread_mutex_lock(&F.lock);
+	for (i = 0; i < MAX_LOCKS; i++)
+		if (!F.locks[i].len)
+			break;
+	if (i == MAX_LOCKS)
+		abort();
+	F.locks[i].va = va;
+	F.locks[i].len = len;
+	pthread_mutex_unlock(&F.lock);
+	return 0;
+}
+
+static int f_munlock(const void *addr, size_t len)
+{
+	uint64_t va = (uintptr_t)addr;
+	bool found = false;
+
+	if (fault())
+		return ret_err(ENOMEM);
+	pthread_mutex_lock(&F.lock);
+	for (int i = 0; i < MAX_LOCKS; i++)
+		if (F.locks[i].len && F.locks[i].va == va && F.locks[i].len == len) {
+			F.locks[i].len = 0;
+			found = true;
+		}
+	pthread_mutex_unlock(&F.lock);
+	if (!found) {
+		fprintf(stderr, "fake: munlock of a range never locked\n");
+		abort();
+	}
+	return 0;
+}
+
+/* F.lock held. The pagemap answer for va (see fake.h). */
+static uint64_t pagemap_pa(uint64_t va)
+{
+	uint64_t c, h;
+
+	for (int i = 0; i < MAX_MMAPS; i++)
+		if (F.maps[i].addr && F.maps[i].huge && va >= (uintptr_t)F.maps[i].addr &&
+		    va < (uintptr_t)F.maps[i].addr + F.maps[i].len)
+			return F.maps[i].pa + 2 * ((va - (uintptr_t)F.maps[i].addr) & ~(HPG - 1)) +
+			       (va & (HPG - 1));
+	/* 32 KiB chunks of va: a scattered base each, so runs end at chunk
+	 * boundaries (and sometimes earlier: a chunk split in two halves) */
+	c = va >> 15;
+	h = (c * 0x9e3779b97f4a7c15ull) ^ (c >> 7);
+	h = (h % (1ull << 20)) * 0x10000ull + 0x200000000ull; /* 64 KiB slots, > 8 GiB */
+	if ((h >> 16) & 1 && (va & 0x4000))
+		h += 0x8000; /* second half elsewhere: two runs in this chunk */
+	return h + (va & 0x7fff);
+}
+
+uint64_t fake_pagemap_pa(uint64_t va)
+{
+	uint64_t pa;
+
+	pthread_mutex_lock(&F.lock);
+	pa = pagemap_pa(va & ~(PG - 1)) + (va & (PG - 1));
+	pthread_mutex_unlock(&F.lock);
+	return pa;
+}
+
+long fake_pagemap_reads(void)
+{
+	long n;
+
+	pthread_mutex_lock(&F.lock);
+	n = F.pagemap_reads;
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}
+
+bool fake_locked(uint64_t va, uint64_t len)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&F.lock);
+	for (int i = 0; i < MAX_LOCKS; i++)
+		if (F.locks[i].len && F.locks[i].va <= va &&
+		    va + len <= F.locks[i].va + F.locks[i].len)
+			ok = true;
+	pthread_mutex_unlock(&F.lock);
+	return ok;
 }
 
 static int f_munmap(void *addr, size_t len)
@@ -762,6 +1022,7 @@ static int f_munmap(void *addr, size_t len)
 	pthread_mutex_lock(&F.lock);
 	for (int i = 0; i < MAX_MMAPS; i++) {
 		if (F.maps[i].addr == addr) {
+			locks_drop((uintptr_t)addr, len); /* munmap unlocks */
 			if (F.maps[i].len != len) {
 				fprintf(stderr, "fake: munmap length mismatch\n");
 				abort();
@@ -864,6 +1125,62 @@ static bool ioas_has_noiommu_dev(int fd, uint32_t id)
 	return false;
 }
 
+/* Is any device attached to IOAS id of iommufd fd behind an IOMMU (its
+ * cdev is "vfioN"), or a no-IOMMU cdev? */
+static bool ioas_has_iommu_dev(int fd, uint32_t id)
+{
+	for (unsigned int i = 0; i < F.cfg.ndevs; i++)
+		if (F.devs[i].open && F.devs[i].iommufd == fd && F.devs[i].ioas == id &&
+		    F.cfg.devs[i].cdev && strncmp(F.cfg.devs[i].cdev, "noiommu-", 8) != 0)
+			return true;
+	return false;
+}
+
+static bool ioas_has_noiommu_cdev(int fd, uint32_t id)
+{
+	for (unsigned int i = 0; i < F.cfg.ndevs; i++)
+		if (F.devs[i].open && F.devs[i].iommufd == fd && F.devs[i].ioas == id &&
+		    F.cfg.devs[i].cdev && strncmp(F.cfg.devs[i].cdev, "noiommu-", 8) == 0)
+			return true;
+	return false;
+}
+
+/* Inside the simulated IOMMU's 48-bit space, outside its reserved window. */
+static bool iova_allowed(uint64_t iova, uint64_t len)
+{
+	uint64_t last = iova + len - 1;
+
+	return last >= iova && last < (1ull << 48) &&
+	       (last < FAKE_IOVA_HOLE_START || iova > FAKE_IOVA_HOLE_LAST);
+}
+
+/* Drop the type1 mappings of container cfd (its IOMMU went away). */
+static void type1_drop(int cfd)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (F.iomaps[i].used && F.iomaps[i].iommufd == cfd &&
+		    F.iomaps[i].ioas == TYPE1_IOAS)
+			iomap_drop(&F.iomaps[i]);
+}
+
+/* Group f leaves its container; the last group takes the IOMMU (and
+ * every type1 mapping) along. */
+static void group_leave(struct ffd *f)
+{
+	struct ffd *c = fd_get(f->container);
+	bool others = false;
+
+	for (int i = 0; i < MAX_FDS; i++)
+		if (&F.fds[i] != f && F.fds[i].type == FD_GROUP &&
+		    F.fds[i].container == f->container)
+			others = true;
+	if (c && !others) {
+		c->container = 0;
+		type1_drop(f->container);
+	}
+	f->container = -1;
+}
+
 static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 {
 	if (req == IOMMU_IOAS_ALLOC) {
@@ -907,9 +1224,14 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 			return ret_err(EINVAL);
 		if (!ioas_exists(fd, m->ioas_id))
 			return ret_err(ENOENT);
-		if (!(m->flags & IOMMU_IOAS_MAP_FIXED_IOVA) || m->iova != m->user_va)
-			return ret_err(EINVAL); /* the library promises IOVA == VA */
+		if (!(m->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+			return ret_err(EINVAL); /* the library chooses every IOVA */
+		/* no-IOMMU: the library promises IOVA == VA */
+		if (m->iova != m->user_va && ioas_has_noiommu_cdev(fd, m->ioas_id))
+			return ret_err(EINVAL);
 		if (!m->length || (m->length | m->iova) & (PG - 1))
+			return ret_err(EINVAL);
+		if (ioas_has_iommu_dev(fd, m->ioas_id) && !iova_allowed(m->iova, m->length))
 			return ret_err(EINVAL);
 		for (int i = 0; i < MAX_MAPS; i++) {
 			struct iomap *x = &F.iomaps[i];
@@ -932,6 +1254,8 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 		slot->len = m->length;
 		slot->runs = make_layout(m->iova, m->length, slot->pa);
 		slot->pinned = ioas_has_noiommu_dev(fd, m->ioas_id);
+		slot->uva = m->user_va;
+		slot->writeable = m->flags & IOMMU_IOAS_MAP_WRITEABLE;
 		return 0;
 	}
 	if (req == IOMMU_IOAS_UNMAP) {
@@ -964,6 +1288,33 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 		if (!done)
 			return ret_err(ENOENT);
 		u->length = done;
+		return 0;
+	}
+	if (req == IOMMU_IOAS_IOVA_RANGES) {
+		struct iommu_ioas_iova_ranges *q = arg;
+		struct iommu_iova_range *r = (void *)(uintptr_t)q->allowed_iovas;
+		bool iommu;
+
+		if (q->size != sizeof(*q) || q->__reserved)
+			return ret_err(EINVAL);
+		if (!ioas_exists(fd, q->ioas_id))
+			return ret_err(ENOENT);
+		iommu = ioas_has_iommu_dev(fd, q->ioas_id);
+		if (q->num_iovas < (iommu ? 2u : 1u)) {
+			q->num_iovas = iommu ? 2 : 1;
+			return ret_err(EMSGSIZE);
+		}
+		q->num_iovas = iommu ? 2 : 1;
+		q->out_iova_alignment = PG;
+		if (!iommu) {
+			r[0].start = 0;
+			r[0].last = UINT64_MAX;
+			return 0;
+		}
+		r[0].start = 0;
+		r[0].last = FAKE_IOVA_HOLE_START - 1;
+		r[1].start = FAKE_IOVA_HOLE_LAST + 1;
+		r[1].last = (1ull << 48) - 1; /* a 48-bit IOMMU */
 		return 0;
 	}
 	if (req == VNI_IOCTL_GET_PA) {
@@ -1013,6 +1364,9 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 
 	if (req == VFIO_DEVICE_BIND_IOMMUFD) {
 		struct vfio_device_bind_iommufd *b = arg;
+
+		if (d->via_group)
+			return ret_err(EINVAL); /* a group device fd has no iommufd */
 		struct ffd *i = fd_get(b->iommufd);
 
 		if (b->argsz < sizeof(*b) || b->flags)
@@ -1028,7 +1382,7 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 		b->out_devid = d->devid;
 		return 0;
 	}
-	if (d->iommufd < 0)
+	if (d->iommufd < 0 && !d->via_group)
 		return ret_err(EINVAL); /* not bound: nothing else allowed */
 	if (req == VFIO_DEVICE_ATTACH_IOMMUFD_PT) {
 		struct vfio_device_attach_iommufd_pt *a = arg;
@@ -1048,8 +1402,8 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 		return 0;
 	}
 	if (req == VFIO_DEVICE_DETACH_IOMMUFD_PT)
-		return dev_detach(d);
-	if (!d->ioas)
+		return d->via_group ? ret_err(EINVAL) : dev_detach(d);
+	if (!d->ioas && !d->via_group)
 		return ret_err(EINVAL);
 	if (req == VFIO_DEVICE_GET_INFO) {
 		struct vfio_device_info *vi = arg;
@@ -1143,6 +1497,266 @@ static int vdev_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
 	return ret_err(ENOTTY);
 }
 
+/* The legacy container: VFIO_NOIOMMU_IOMMU when noiommu mode is on, set
+ * once a group is in it. */
+static int container_ioctl(int fd, struct ffd *f, unsigned long req, void *arg)
+{
+	bool on = F.cfg.noiommu_param && F.cfg.noiommu_param[0] == 'Y';
+
+	if (req == VFIO_GET_API_VERSION)
+		return VFIO_API_VERSION;
+	if (req == VFIO_CHECK_EXTENSION)
+		return ((uintptr_t)arg == VFIO_NOIOMMU_IOMMU && on) ||
+		       (uintptr_t)arg == VFIO_TYPE1v2_IOMMU;
+	if (req == VFIO_SET_IOMMU) {
+		bool has_group = false, wrong = false;
+		uintptr_t type = (uintptr_t)arg;
+
+		if ((type != VFIO_NOIOMMU_IOMMU || !on) && type != VFIO_TYPE1v2_IOMMU)
+			return ret_err(EINVAL);
+		for (int i = 0; i < MAX_FDS; i++) {
+			if (F.fds[i].type == FD_GROUP && F.fds[i].container == fd) {
+				has_group = true;
+				/* noiommu groups need the noiommu "IOMMU" and back */
+				if (F.cfg.devs[F.fds[i].dev].noiommu_group !=
+				    (type == VFIO_NOIOMMU_IOMMU))
+					wrong = true;
+			}
+		}
+		if (!has_group || wrong)
+			return ret_err(EINVAL);
+		if (f->container)
+			return ret_err(EBUSY);
+		f->container = (int)type;
+		flog("c%d:iommu", fd - FD_BASE);
+		return 0;
+	}
+	if (f->container != VFIO_TYPE1v2_IOMMU)
+		return ret_err(EINVAL); /* no type1 IOMMU set */
+	if (req == VFIO_IOMMU_GET_INFO) {
+		struct vfio_iommu_type1_info *info = arg;
+		struct vfio_iommu_type1_info_cap_iova_range *cap;
+		uint32_t need = sizeof(*info) + sizeof(*cap) + 2 * sizeof(cap->iova_ranges[0]);
+
+		if (info->argsz < sizeof(*info))
+			return ret_err(EINVAL);
+		info->flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
+		info->iova_pgsizes = PG | HPG | (1ull << 30);
+		info->cap_offset = 0;
+		if (info->argsz < need) {
+			info->argsz = need;
+			return 0;
+		}
+		cap = (void *)((char *)info + sizeof(*info));
+		memset(cap, 0, sizeof(*cap));
+		cap->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
+		cap->header.version = 1;
+		cap->header.next = 0;
+		cap->nr_iovas = 2;
+		cap->iova_ranges[0].start = 0;
+		cap->iova_ranges[0].end = FAKE_IOVA_HOLE_START - 1;
+		cap->iova_ranges[1].start = FAKE_IOVA_HOLE_LAST + 1;
+		cap->iova_ranges[1].end = (1ull << 48) - 1;
+		info->cap_offset = sizeof(*info);
+		return 0;
+	}
+	if (req == VFIO_IOMMU_MAP_DMA) {
+		struct vfio_iommu_type1_dma_map *m = arg;
+		struct iomap *slot = NULL;
+
+		if (m->argsz < sizeof(*m) || !(m->flags & VFIO_DMA_MAP_FLAG_READ))
+			return ret_err(EINVAL);
+		if (!m->size || ((m->size | m->iova | m->vaddr) & (PG - 1)) ||
+		    !iova_allowed(m->iova, m->size))
+			return ret_err(EINVAL);
+		for (int i = 0; i < MAX_MAPS; i++) {
+			struct iomap *x = &F.iomaps[i];
+
+			if (x->used && x->iommufd == fd && x->ioas == TYPE1_IOAS &&
+			    x->iova < m->iova + m->size && m->iova < x->iova + x->len)
+				return ret_err(EEXIST);
+			if (!x->used && !slot)
+				slot = x;
+		}
+		if (!slot)
+			return ret_err(ENOMEM);
+		slot->pa = malloc(m->size / PG * sizeof(uint64_t));
+		if (!slot->pa)
+			return ret_err(ENOMEM);
+		slot->used = true;
+		slot->iommufd = fd;
+		slot->ioas = TYPE1_IOAS;
+		slot->iova = m->iova;
+		slot->len = m->size;
+		slot->runs = make_layout(m->vaddr, m->size, slot->pa);
+		slot->pinned = true;
+		slot->uva = m->vaddr;
+		slot->writeable = m->flags & VFIO_DMA_MAP_FLAG_WRITE;
+		return 0;
+	}
+	if (req == VFIO_IOMMU_UNMAP_DMA) {
+		struct vfio_iommu_type1_dma_unmap *u = arg;
+
+		if (u->argsz < sizeof(*u))
+			return ret_err(EINVAL);
+		for (int i = 0; i < MAX_MAPS; i++) {
+			struct iomap *x = &F.iomaps[i];
+
+			if (x->used && x->iommufd == fd && x->ioas == TYPE1_IOAS &&
+			    x->iova == u->iova && x->len == u->size) {
+				iomap_drop(x);
+				return 0;
+			}
+		}
+		return ret_err(EINVAL);
+	}
+	return ret_err(ENOTTY);
+}
+
+/* F.lock held: the domain (fd, ioas) of device dev, false if none. */
+static bool dev_domain(unsigned int dev, int *domfd, uint32_t *ioas)
+{
+	struct fdevst *d = dev < FAKE_MAX_DEVS ? &F.devs[dev] : NULL;
+
+	*domfd = -1;
+	if (d && d->open && d->via_group) {
+		for (int i = 0; i < MAX_FDS; i++)
+			if (F.fds[i].type == FD_GROUP && F.fds[i].dev == (int)dev)
+				*domfd = F.fds[i].container;
+		*ioas = TYPE1_IOAS;
+	} else if (d && d->open && d->ioas) {
+		*domfd = d->iommufd;
+		*ioas = d->ioas;
+	}
+	return *domfd >= 0;
+}
+
+bool fake_iova_of(unsigned int dev, uint64_t uva, uint64_t *iova)
+{
+	bool ok = false;
+	uint32_t ioas;
+	int domfd;
+
+	pthread_mutex_lock(&F.lock);
+	if (dev_domain(dev, &domfd, &ioas)) {
+		for (int i = 0; i < MAX_MAPS; i++) {
+			struct iomap *m = &F.iomaps[i];
+
+			if (m->used && m->iommufd == domfd && m->ioas == ioas &&
+			    uva >= m->uva && uva < m->uva + m->len) {
+				*iova = m->iova + (uva - m->uva);
+				ok = true;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&F.lock);
+	return ok;
+}
+
+int fake_dev_dma(unsigned int dev, uint64_t iova, void *buf, size_t len, bool write)
+{
+	struct fdevst *d;
+	int domfd = -1, ret = -EFAULT;
+	uint32_t ioas = 0;
+
+	pthread_mutex_lock(&F.lock);
+	d = dev < FAKE_MAX_DEVS ? &F.devs[dev] : NULL;
+	if (d && d->open && d->via_group) {
+		for (int i = 0; i < MAX_FDS; i++)
+			if (F.fds[i].type == FD_GROUP && F.fds[i].dev == (int)dev)
+				domfd = F.fds[i].container;
+		ioas = TYPE1_IOAS;
+	} else if (d && d->open && d->ioas) {
+		domfd = d->iommufd;
+		ioas = d->ioas;
+	}
+	if (domfd < 0 || !bus_master(d) ||
+	    (ioas != TYPE1_IOAS && !ioas_has_iommu_dev(domfd, ioas))) {
+		pthread_mutex_unlock(&F.lock);
+		return -ENODEV;
+	}
+	for (int i = 0; i < MAX_MAPS; i++) {
+		struct iomap *m = &F.iomaps[i];
+
+		if (!m->used || m->iommufd != domfd || m->ioas != ioas ||
+		    iova < m->iova || iova + len > m->iova + m->len)
+			continue;
+		if (write && !m->writeable)
+			break; /* IOMMU write fault */
+		if (write)
+			memcpy((void *)(uintptr_t)(m->uva + (iova - m->iova)), buf, len);
+		else
+			memcpy(buf, (const void *)(uintptr_t)(m->uva + (iova - m->iova)), len);
+		ret = 0;
+		break;
+	}
+	if (ret < 0)
+		flog("d%u:dmafault", dev);
+	pthread_mutex_unlock(&F.lock);
+	return ret;
+}
+
+static int group_ioctl(struct ffd *f, unsigned long req, void *arg)
+{
+	struct fdevst *d = &F.devs[f->dev];
+
+	if (req == VFIO_GROUP_GET_STATUS) {
+		struct vfio_group_status *st = arg;
+
+		if (st->argsz < sizeof(*st))
+			return ret_err(EINVAL);
+		st->flags = VFIO_GROUP_FLAGS_VIABLE |
+			    (f->container >= 0 ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
+		return 0;
+	}
+	if (req == VFIO_GROUP_SET_CONTAINER) {
+		int cfd = *(const int *)arg;
+		struct ffd *c = fd_get(cfd);
+
+		if (!c || c->type != FD_CONTAINER)
+			return ret_err(EBADF);
+		if (f->container >= 0)
+			return ret_err(EINVAL);
+		f->container = cfd;
+		return 0;
+	}
+	if (req == VFIO_GROUP_UNSET_CONTAINER) {
+		if (f->container < 0)
+			return ret_err(EINVAL);
+		if (d->open && d->via_group)
+			return ret_err(EBUSY); /* the device fd is still open */
+		group_leave(f);
+		return 0;
+	}
+	if (req == VFIO_GROUP_GET_DEVICE_FD) {
+		const char *name = arg;
+		struct ffd *c = f->container >= 0 ? fd_get(f->container) : NULL;
+		int fd;
+
+		if (!c || !c->container)
+			return ret_err(EINVAL); /* no container, or no IOMMU set */
+		if (strcmp(name, F.cfg.devs[f->dev].bdf) != 0)
+			return ret_err(ENODEV);
+		if (F.cfg.devs[f->dev].noiommu_group && !F.cfg.cap_rawio)
+			return ret_err(EPERM);
+		if (d->open)
+			return ret_err(EBUSY);
+		fd = fd_new(FD_VDEV);
+		if (fd < 0)
+			return fd;
+		F.fds[fd - FD_BASE].dev = f->dev;
+		d->open = true;
+		d->via_group = true;
+		d->fd = fd;
+		d->iommufd = -1;
+		d->ioas = 0;
+		d->irq_index = -1;
+		return fd;
+	}
+	return ret_err(ENOTTY);
+}
+
 static int f_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct ffd *f;
@@ -1158,6 +1772,10 @@ static int f_ioctl(int fd, unsigned long req, void *arg)
 		ret = iommufd_ioctl(fd, req, arg);
 	else if (f->type == FD_VDEV)
 		ret = vdev_ioctl(fd, f, req, arg);
+	else if (f->type == FD_CONTAINER)
+		ret = container_ioctl(fd, f, req, arg);
+	else if (f->type == FD_GROUP)
+		ret = group_ioctl(f, req, arg);
 	else
 		ret = ret_err(ENOTTY);
 	pthread_mutex_unlock(&F.lock);
@@ -1175,18 +1793,19 @@ struct fake_cfg fake_default_cfg(void)
 	c.cap_rawio = true;
 	c.hugepages = true;
 	c.getpa_supported = true;
+	c.cap_sys_admin = true;
 	c.seed = 42;
 	c.run_max = 8;
 	c.big_pct = 10;
 	c.tp_reads = 3;
 	c.devs[0] = (struct fake_dev_cfg){ "0000:00:04.0", "vfio-pci", "noiommu-vfio0",
-					   0x1234, 0x11e8, 0x00ff00, false, false, false };
+					   0x1234, 0x11e8, 0x00ff00, false, false, false, false };
 	c.devs[1] = (struct fake_dev_cfg){ "0000:00:05.0", "vfio-pci", "noiommu-vfio1",
-					   0x1234, 0x11e8, 0x00ff00, false, false, false };
+					   0x1234, 0x11e8, 0x00ff00, false, false, false, false };
 	c.devs[2] = (struct fake_dev_cfg){ "0000:00:06.0", "nvme", NULL,
-					   0x1b36, 0x0010, 0x010802, false, false, false };
+					   0x1b36, 0x0010, 0x010802, false, false, false, false };
 	c.devs[3] = (struct fake_dev_cfg){ "0000:00:07.0", "vfio-pci", "vfio2",
-					   0x8086, 0x10d3, 0x020000, false, false, false };
+					   0x8086, 0x10d3, 0x020000, false, false, false, false };
 	c.ndevs = 4;
 	return c;
 }
@@ -1197,6 +1816,9 @@ void fake_install(const struct fake_cfg *cfg)
 	for (int i = 0; i < MAX_MAPS; i++)
 		if (F.iomaps[i].used)
 			iomap_drop(&F.iomaps[i]);
+	for (int i = 0; i < MAX_FDS; i++)
+		if (F.fds[i].type == FD_SMAPS)
+			free(F.fds[i].big);
 	memset(F.fds, 0, sizeof(F.fds));
 	memset(F.maps, 0, sizeof(F.maps));
 	memset(F.ioas_of, 0, sizeof(F.ioas_of));
@@ -1204,6 +1826,9 @@ void fake_install(const struct fake_cfg *cfg)
 	F.cfg = cfg ? *cfg : fake_default_cfg();
 	F.rng = F.cfg.seed ? F.cfg.seed : 1;
 	F.next_pa = 0x100000000ull;
+	F.next_hpa = 0x4000000000ull; /* 256 GiB: apart from the rest */
+	memset(F.locks, 0, sizeof(F.locks));
+	F.pagemap_reads = 0;
 	F.next_id = 0;
 	F.getpa_calls = 0;
 	F.nmmaps = 0;
@@ -1241,6 +1866,8 @@ void fake_install(const struct fake_cfg *cfg)
 	vnip_sys.mmap = f_mmap;
 	vnip_sys.munmap = f_munmap;
 	vnip_sys.madvise = f_madvise;
+	vnip_sys.mlock = f_mlock;
+	vnip_sys.munlock = f_munlock;
 	vnip_sys.readlink = f_readlink;
 	vnip_sys.getdents64 = f_getdents64;
 	vnip_sys.eventfd = f_eventfd;
@@ -1265,6 +1892,8 @@ void fake_counts(struct fake_counts *c)
 		if (F.fds[i].type != FD_FREE)
 			c->fds++;
 	c->mmaps = F.nmmaps;
+	for (int i = 0; i < MAX_LOCKS; i++)
+		c->locked_pages += (long)(F.locks[i].len / PG);
 	for (int i = 0; i < MAX_MAPS; i++) {
 		if (F.iomaps[i].used) {
 			c->ioas_maps++;

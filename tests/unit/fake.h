@@ -27,6 +27,9 @@ struct fake_dev_cfg {
 	/* In IOMMU group N (N = index) named "vfio-noiommu", as vfio gives
 	 * noiommu devices when VFIO_GROUP=y; false: no iommu_group link. */
 	bool noiommu_group;
+	/* In a real IOMMU group N (N = index): iommu_group link, /dev/vfio/N
+	 * for the type1 container (the device is behind the IOMMU). */
+	bool iommu_group;
 };
 
 struct fake_cfg {
@@ -35,6 +38,13 @@ struct fake_cfg {
 	bool cap_rawio;             /* capget reports CAP_SYS_RAWIO */
 	bool hugepages;             /* MAP_HUGETLB succeeds */
 	bool getpa_supported;       /* GET_PA exists (ENOTTY otherwise) */
+	/* Legacy interface: /dev/vfio/vfio (a container offering
+	 * VFIO_NOIOMMU_IOMMU when noiommu mode is on) and /dev/vfio/noiommu-N
+	 * for every device with noiommu_group; /proc/self/pagemap shows page
+	 * frame numbers only with cap_sys_admin, /proc/self/smaps the mmaps
+	 * made through the library with their page sizes. */
+	bool no_legacy;             /* neither container nor group nodes */
+	bool cap_sys_admin;
 	uint64_t seed;              /* physical layout randomness */
 	/* Physical run lengths in pages for 4 KiB-page memory: uniform in
 	 * [1, run_max]; with probability big_pct/100 a run of 512..1536 pages. */
@@ -62,6 +72,7 @@ struct fake_counts {
 	long heap;       /* library heap blocks not yet freed */
 	long pinned_pages; /* pages of IOAS mappings pinned (a noiommu device
 			    * is attached to their IOAS) */
+	long locked_pages; /* pages mlock()ed through the library */
 };
 
 /* Reset the simulation with cfg (NULL: a default with one bound noiommu
@@ -92,6 +103,28 @@ long fake_mapping_runs(uint64_t iova);
 void fake_set_contiguous(bool on);
 /* Number of GET_PA ioctls served. */
 long fake_getpa_calls(void);
+/* The physical address /proc/self/pagemap gives for va (legacy backend):
+ * hugepages made through the library are 2 MiB pages, each physically
+ * contiguous and 2 MiB aligned, never two adjacent; other memory comes in physically contiguous runs of up to
+ * 8 pages (32 KiB, va-aligned chunks) at made-up, scattered addresses. */
+uint64_t fake_pagemap_pa(uint64_t va);
+/* pread() calls on /proc/self/pagemap served. */
+long fake_pagemap_reads(void);
+/* Is [va, va+len) mlock()ed through the library? */
+bool fake_locked(uint64_t va, uint64_t len);
+/* Device dev (config index) does DMA at bus address iova through its
+ * IOMMU domain (iommufd IOAS or type1 container): reads (write false) or
+ * writes len bytes of buf there. 0, or -EFAULT (an IOMMU fault: not mapped,
+ * or a write to a read-only mapping; nothing is written) or -ENODEV (not
+ * open behind an IOMMU). */
+int fake_dev_dma(unsigned int dev, uint64_t iova, void *buf, size_t len, bool write);
+/* The IOVA at which the IOMMU domain of device dev maps user address uva
+ * (the simulated kernel's own record of IOAS_MAP / MAP_DMA); false if none. */
+bool fake_iova_of(unsigned int dev, uint64_t uva, uint64_t *iova);
+/* The reserved window the simulated IOMMU keeps out of every IOVA range
+ * (like x86's MSI window). */
+#define FAKE_IOVA_HOLE_START 0xfee00000ull
+#define FAKE_IOVA_HOLE_LAST 0xfeefffffull
 
 /* Operation log since install (or fake_log_clear()), events separated by
  * one space: "dN:bmon", "dN:bmoff" (Bus Master of device N switched),

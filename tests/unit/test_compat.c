@@ -76,12 +76,14 @@ static void test_get_pa_rules(void **state)
 	assert_ok(vni_dma_unmap(ctx, mem, len));
 	assert_ok(vni_ctx_destroy(&ctx));
 
-	/* a kernel without GET_PA: ENOTTY, and vni_dma_map says so */
+	/* a kernel without GET_PA: ENOTTY from the kernel, and vni_dma_map
+	 * says the kernel lacks the feature */
 	cfg.getpa_supported = false;
 	fake_install(&cfg);
 	assert_ok(vni_ctx_new(&ctx, 0));
 	assert_ok(vni_device_open(ctx, EDU, &dev));
-	assert_err(vni_dma_map(ctx, mem, len, 0), ENOTTY);
+	assert_err(vni_dma_map(ctx, mem, len, 0), ENOSYS);
+	assert_int_equal(vni_reason_last(), VNI_REASON_KERNEL_LACKS);
 	assert_non_null(strstr(vni_strerror_last(), "lacks the ioctl"));
 	assert_ok(vni_device_close(&dev));
 	assert_ok(vni_ctx_destroy(&ctx));

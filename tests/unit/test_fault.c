@@ -53,7 +53,7 @@ static void test_ctx_new(void **state)
 		zero_counts("ctx_new failure");
 	}
 	print_message("vni_ctx_new: %ld injected failures unwound cleanly\n", n - 1);
-	assert_true(n > 3);
+	assert_true(n > 2); /* calloc, the table's mmap: no system call before a device */
 }
 
 static void test_device_open(void **state)
@@ -83,8 +83,11 @@ static void test_device_open(void **state)
 			assert_ok(vni_device_open(ctx, EDU, &dev));
 		}
 		assert_ok(vni_device_close(&dev));
+		/* the context keeps its iommufd (and IOAS) until destroyed */
 		fake_counts(&now);
-		assert_counts_equal(&mid, &now, "device_open + close");
+		if (now.fds != mid.fds + 1)
+			fail_msg("device_open + close: %ld fds, expected the context's "
+				 "iommufd only (%ld)", now.fds, mid.fds + 1);
 		assert_ok(vni_ctx_destroy(&ctx));
 		zero_counts("device_open iteration");
 		if (ret == 0 && !fired)

@@ -33,9 +33,10 @@ static inline int fake_teardown(void **state)
 		fail_msg("%ld device(s) detached from the IOAS with Bus Master or "
 			 "interrupts on: %s", fake_unsafe_detaches(), fake_log());
 	fake_uninstall();
-	if (c.fds || c.mmaps || c.ioas_maps || c.heap)
-		fail_msg("leak after test: fds %ld mmaps %ld ioas_maps %ld heap %ld",
-			 c.fds, c.mmaps, c.ioas_maps, c.heap);
+	if (c.fds || c.mmaps || c.ioas_maps || c.heap || c.locked_pages)
+		fail_msg("leak after test: fds %ld mmaps %ld ioas_maps %ld heap %ld "
+			 "locked pages %ld", c.fds, c.mmaps, c.ioas_maps, c.heap,
+			 c.locked_pages);
 	return 0;
 }
 
@@ -62,11 +63,13 @@ static inline void assert_counts_equal(const struct fake_counts *a,
 				       const struct fake_counts *b, const char *what)
 {
 	if (a->fds != b->fds || a->mmaps != b->mmaps || a->ioas_maps != b->ioas_maps ||
-	    a->heap != b->heap || a->pinned_pages != b->pinned_pages)
+	    a->heap != b->heap || a->pinned_pages != b->pinned_pages ||
+	    a->locked_pages != b->locked_pages)
 		fail_msg("%s: leak: fds %ld->%ld mmaps %ld->%ld ioas_maps %ld->%ld "
-			 "heap %ld->%ld pinned %ld->%ld", what, a->fds, b->fds, a->mmaps,
-			 b->mmaps, a->ioas_maps, b->ioas_maps, a->heap, b->heap,
-			 a->pinned_pages, b->pinned_pages);
+			 "heap %ld->%ld pinned %ld->%ld locked %ld->%ld", what, a->fds,
+			 b->fds, a->mmaps, b->mmaps, a->ioas_maps, b->ioas_maps, a->heap,
+			 b->heap, a->pinned_pages, b->pinned_pages, a->locked_pages,
+			 b->locked_pages);
 }
 
 #endif
