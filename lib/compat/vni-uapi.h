@@ -91,6 +91,24 @@ struct iommu_ioas_unmap {
 };
 #define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, VNI_IOMMUFD_CMD_IOAS_UNMAP)
 
+/* The iommufd backend asks for the usable IOVA ranges of an IOAS. */
+#define VNI_IOMMUFD_CMD_IOAS_IOVA_RANGES 0x84
+
+struct iommu_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+struct iommu_ioas_iova_ranges {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_iovas;
+	__u32 __reserved;
+	__aligned_u64 allowed_iovas;
+	__aligned_u64 out_iova_alignment;
+};
+#define IOMMU_IOAS_IOVA_RANGES _IO(IOMMUFD_TYPE, VNI_IOMMUFD_CMD_IOAS_IOVA_RANGES)
+
 #endif /* !VNI_HAVE_LINUX_IOMMUFD_H */
 
 /* ---- vfio cdev + iommufd (Linux 6.6+) ------------------------------------- */
@@ -188,6 +206,9 @@ _Static_assert(sizeof(struct iommu_ioas_map) == 40, "iommu_ioas_map");
 _Static_assert(offsetof(struct iommu_ioas_map, user_va) == 16, "user_va");
 _Static_assert(offsetof(struct iommu_ioas_map, iova) == 32, "iova");
 _Static_assert(sizeof(struct iommu_ioas_unmap) == 24, "iommu_ioas_unmap");
+_Static_assert(sizeof(struct iommu_iova_range) == 16, "iommu_iova_range");
+_Static_assert(sizeof(struct iommu_ioas_iova_ranges) == 32, "iommu_ioas_iova_ranges");
+_Static_assert(offsetof(struct iommu_ioas_iova_ranges, allowed_iovas) == 16, "allowed_iovas");
 _Static_assert(sizeof(struct iommu_ioas_alloc) == 12, "iommu_ioas_alloc");
 _Static_assert(sizeof(struct iommu_destroy) == 8, "iommu_destroy");
 _Static_assert(sizeof(struct vfio_device_bind_iommufd) == 16, "bind_iommufd");
