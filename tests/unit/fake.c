@@ -1036,11 +1036,36 @@ static int f_munmap(void *addr, size_t len)
 	return munmap(addr, len);
 }
 
+/* The last MADV_DONTFORK/MADV_DOFORK range: qemu-user ignores both. */
+static struct {
+	uintptr_t addr;
+	size_t len;
+	int advice;
+} last_fork_advice;
+
 static int f_madvise(void *addr, size_t len, int advice)
 {
 	if (fault())
 		return ret_err(EINVAL);
+	if (advice == MADV_DONTFORK || advice == MADV_DOFORK) {
+		pthread_mutex_lock(&F.lock);
+		last_fork_advice.addr = (uintptr_t)addr;
+		last_fork_advice.len = len;
+		last_fork_advice.advice = advice;
+		pthread_mutex_unlock(&F.lock);
+	}
 	return madvise(addr, len, advice);
+}
+
+bool fake_dontfork(uint64_t va, uint64_t len)
+{
+	bool ret;
+
+	pthread_mutex_lock(&F.lock);
+	ret = last_fork_advice.advice == MADV_DONTFORK && va >= last_fork_advice.addr &&
+	      va + len <= last_fork_advice.addr + last_fork_advice.len;
+	pthread_mutex_unlock(&F.lock);
+	return ret;
 }
 
 static bool is_huge_va(uint64_t va)

@@ -112,6 +112,8 @@ uint64_t fake_pagemap_pa(uint64_t va);
 long fake_pagemap_reads(void);
 /* Is [va, va+len) mlock()ed through the library? */
 bool fake_locked(uint64_t va, uint64_t len);
+/* The library's last fork advice covering [va, va+len) was MADV_DONTFORK. */
+bool fake_dontfork(uint64_t va, uint64_t len);
 /* Device dev (config index) does DMA at bus address iova through its
  * IOMMU domain (iommufd IOAS or type1 container): reads (write false) or
  * writes len bytes of buf there. 0, or -EFAULT (an IOMMU fault: not mapped,
