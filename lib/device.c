@@ -139,14 +139,14 @@ static int probe_device(const char *bdf, struct vnip_probe *p)
 	if (ret < 0 && ret != -ENOENT)
 		return vnip_err(ret, "cannot read %s", path);
 	if (ret == 0) {
-		char *end, name[64];
-		long g = strtol(buf, &end, 10);
+		char name[64];
+		int g = vnip_parse_group(buf);
 		ssize_t n;
 
-		if (end != buf && !*end && g >= 0 && g < 1000000) {
-			p->group = (int)g;
+		if (g >= 0) {
+			p->group = g;
 			/* only vfio's fake groups for no-IOMMU devices have a name */
-			snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%ld/name", g);
+			snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/name", g);
 			n = vnip_read_file(path, name, sizeof(name));
 			if (n < 0 && n != -ENOENT)
 				return vnip_err((int)n, "cannot read %s", path);

@@ -90,6 +90,8 @@ char *vnip_strdup(const char *s);
 ssize_t vnip_read_file(const char *path, char *buf, size_t len);
 /* Basename of a symlink's target. Returns 0 or -errno. */
 int vnip_readlink_base(const char *path, char *buf, size_t len);
+/* An IOMMU group directory name as the kernel writes it, else -EINVAL. */
+int vnip_parse_group(const char *s);
 /* Check the /dev node of vfio cdev `name` of PCI device `bdf`: it exists, is
  * a character device and (when sysfs vfio-dev/<name>/dev can be read) has the
  * device numbers sysfs gives. Returns 0; -ENOENT (no node), -ENOTTY (not a

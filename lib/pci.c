@@ -193,11 +193,13 @@ static int fill_info(const char *bdf, struct vni_pci_dev_info *info)
 		info->driver[0] = '\0';
 
 	snprintf(path, sizeof(path), "%s/iommu_group", dir);
-	if (vnip_readlink_base(path, buf, sizeof(buf)) == 0) {
+	if (vnip_readlink_base(path, buf, sizeof(buf)) == 0 &&
+	    vnip_parse_group(buf) >= 0) {
 		char name[64];
 
-		info->iommu_group = atoi(buf);
-		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/name", buf);
+		info->iommu_group = vnip_parse_group(buf);
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/name",
+			 info->iommu_group);
 		if (vnip_read_file(path, name, sizeof(name)) > 0 &&
 		    strcmp(name, "vfio-noiommu") == 0)
 			info->noiommu = true;

@@ -168,6 +168,21 @@ int vnip_readlink_base(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+int vnip_parse_group(const char *s)
+{
+	long g = 0;
+
+	/* The kernel names groups "%d": digits only, no sign, no leading 0. */
+	if (!*s || (s[0] == '0' && s[1]))
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || g >= 100000000)
+			return -EINVAL;
+		g = g * 10 + (*s - '0');
+	}
+	return (int)g;
+}
+
 struct vnip_dirent64 {
 	uint64_t d_ino;
 	int64_t d_off;
