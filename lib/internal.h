@@ -330,6 +330,7 @@ struct vni_ctx {
 	struct vnip_mapping *maps;
 	size_t nmaps, cap_maps;
 	struct vni_device *devices; /* list, under lock */
+	size_t npools;              /* DMA pools alive (pool.c), under lock */
 	struct vnip_xlate xlate;
 	/* Odd: the translations in xlate are valid, a device is attached to the
 	 * IOAS (the kernel's software page table exists and the pages are
