@@ -173,8 +173,8 @@ static int grow(struct vni_dma_pool *p)
 		return vnip_err(-ENOMEM, "DMA pool: out of memory for a chunk's bitmap");
 
 	if (!(p->flags & VNI_DMA_POOL_SMALL)) {
-		ret = vni_dma_alloc(p->ctx, HUGE_CHUNK, VNI_DMA_ALLOC_HUGE | VNI_DMA_ALLOC_CONTIG,
-				    &mem);
+		ret = vnip_dma_alloc_pool(p->ctx, HUGE_CHUNK,
+					  VNI_DMA_ALLOC_HUGE | VNI_DMA_ALLOC_CONTIG, &mem);
 		huge = ret == 0;
 		if (ret == -ENOMEM && may_use_small(p))
 			vnip_warn("DMA pool of %zu-byte objects: no 2 MiB hugepage free, "
@@ -183,7 +183,7 @@ static int grow(struct vni_dma_pool *p)
 			goto fail;
 	}
 	if (!mem) {
-		ret = vni_dma_alloc(p->ctx, SMALL_CHUNK, VNI_DMA_ALLOC_SMALL, &mem);
+		ret = vnip_dma_alloc_pool(p->ctx, SMALL_CHUNK, VNI_DMA_ALLOC_SMALL, &mem);
 		if (ret < 0)
 			goto fail;
 	}
@@ -230,7 +230,7 @@ static int free_chunks(struct vni_dma_pool *p)
 	int first = 0;
 
 	for (uint32_t i = 0; i < p->nchunks; i++) {
-		int ret = vni_dma_free(p->ctx, (void *)(uintptr_t)p->chunks[i].va);
+		int ret = vnip_dma_free_pool(p->ctx, (void *)(uintptr_t)p->chunks[i].va);
 
 		if (ret < 0 && !first)
 			first = ret;

@@ -15,10 +15,10 @@
  *
  * Memory layout
  * -------------
- * A pool owns whole chunks, each a buffer from vni_dma_alloc() in the
- * pool's context (so each is an ordinary DMA mapping: vni_dma_lookup() and
- * vni_ctx_stats() show it, and its IOVA is placed like any buffer's, see
- * dma.h):
+ * A pool owns whole chunks, each allocated like a vni_dma_alloc() buffer in
+ * the pool's context: an ordinary DMA mapping that vni_dma_lookup() (with
+ * VNI_DMA_MAPPING_POOL) and vni_ctx_stats() show, its IOVA placed like any
+ * buffer's (see dma.h); vni_dma_free() refuses it (-EBUSY):
  *
  *   hugepage chunk  one 2 MiB hugepage (VNI_DMA_ALLOC_HUGE |
  *                   VNI_DMA_ALLOC_CONTIG): physically contiguous and 2 MiB
