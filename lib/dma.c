@@ -421,6 +421,12 @@ static int dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, uint32
 		if (p) {
 			huge = true;
 		} else if (flags & VNI_DMA_ALLOC_HUGE) {
+			if (extra & VNI_DMA_MAPPING_POOL) {
+				/* not logged: the pool may fall back to 4 KiB pages */
+				ret = vnip_err_static(-ENOMEM, "no 2 MiB hugepage free: reserve "
+						      "some (echo N > /proc/sys/vm/nr_hugepages)");
+				goto out;
+			}
 			ret = vnip_err(-ENOMEM, "vni_dma_alloc: no 2 MiB hugepages for %zu bytes%s: "
 				       "reserve some (echo N > /proc/sys/vm/nr_hugepages)", alen,
 				       ctx->backend->unpinned ? " (the legacy backend allocates "

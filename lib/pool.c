@@ -7,6 +7,7 @@
  * for every object of the pool, so freeing never allocates. free() finds
  * the chunk of an address through a hash of the chunks' 4 KiB pages.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "backend/backend.h"
@@ -142,6 +143,22 @@ static bool may_use_small(const struct vni_dma_pool *p)
 	return !unpinned;
 }
 
+/* Say that the failure of vni_dma_alloc() was the pool's growth, keeping
+ * the reason code. log: the failure was not logged yet (no hugepage). */
+static int chunk_err(const struct vni_dma_pool *p, int ret, bool huge, bool log)
+{
+	enum vni_reason reason = vni_reason_last();
+	char msg[600];
+
+	snprintf(msg, sizeof(msg), "DMA pool of %zu-byte objects: cannot add a %s chunk: %s",
+		 p->obj_size, huge ? "2 MiB hugepage" : "64 KiB", vni_strerror_last());
+	if (!log)
+		return vnip_err_keep(ret, msg);
+	ret = vnip_err(ret, "%s", msg);
+	vnip_reason_set(reason);
+	return ret;
+}
+
 /* Add one chunk. Caller holds p->lock. Everything that can fail except the
  * chunk itself is reserved first, so a failure leaves no chunk behind. */
 static int grow(struct vni_dma_pool *p)
@@ -149,7 +166,7 @@ static int grow(struct vni_dma_pool *p)
 	uint64_t cap_chunks = p->cap_chunks, most = objs_per(p, true), nwords;
 	struct pool_chunk *c;
 	uint64_t *used;
-	bool huge = false;
+	bool huge = true; /* the kind being allocated, then the kind obtained */
 	void *mem = NULL;
 	int ret;
 
@@ -175,7 +192,6 @@ static int grow(struct vni_dma_pool *p)
 	if (!(p->flags & VNI_DMA_POOL_SMALL)) {
 		ret = vnip_dma_alloc_pool(p->ctx, HUGE_CHUNK,
 					  VNI_DMA_ALLOC_HUGE | VNI_DMA_ALLOC_CONTIG, &mem);
-		huge = ret == 0;
 		if (ret == -ENOMEM && may_use_small(p))
 			vnip_warn("DMA pool of %zu-byte objects: no 2 MiB hugepage free, "
 				  "growing by 64 KiB of 4 KiB pages", p->obj_size);
@@ -183,6 +199,7 @@ static int grow(struct vni_dma_pool *p)
 			goto fail;
 	}
 	if (!mem) {
+		huge = false;
 		ret = vnip_dma_alloc_pool(p->ctx, SMALL_CHUNK, VNI_DMA_ALLOC_SMALL, &mem);
 		if (ret < 0)
 			goto fail;
@@ -209,7 +226,7 @@ static int grow(struct vni_dma_pool *p)
 	return 0;
 fail:
 	vnip_free(used);
-	return ret;
+	return chunk_err(p, ret, huge, huge && ret == -ENOMEM);
 }
 
 static void pool_free_meta(struct vni_dma_pool *p)

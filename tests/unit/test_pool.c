@@ -277,6 +277,16 @@ static void test_max(void **state)
 	close_ctx();
 }
 
+static int log_errors, log_warns;
+
+static void count_log(void *opaque, enum vni_log_level level, const char *msg)
+{
+	(void)opaque;
+	(void)msg;
+	log_errors += level == VNI_LOG_ERROR;
+	log_warns += level == VNI_LOG_WARN;
+}
+
 /* Growth on demand over several chunks, of both kinds and mixed. */
 static void test_growth(void **state)
 {
@@ -313,10 +323,21 @@ static void test_growth(void **state)
 	assert_int_equal(info.chunks, 3);
 	assert_int_equal(info.huge_chunks, 3);
 	assert_int_equal(info.bytes, 3 * (2u << 20));
-	/* hugepages run out: the pool goes on with 64 KiB chunks */
+	/* hugepages run out: the pool goes on with 64 KiB chunks, with a
+	 * warning each time and no error (no call failed) */
 	fake_set_hugepages(false);
 	{
-		void **more = alloc_n(pool, 20, 4096);
+		enum vni_log_level lvl = vni_log_get_level();
+		void **more;
+
+		assert_ok(vni_log_set_level(VNI_LOG_WARN));
+		vni_log_set_callback(count_log, NULL);
+		log_errors = log_warns = 0;
+		more = alloc_n(pool, 20, 4096);
+		vni_log_set_callback(NULL, NULL);
+		assert_ok(vni_log_set_level(lvl));
+		assert_int_equal(log_errors, 0);
+		assert_int_equal(log_warns, 2);
 
 		info = info_of(pool);
 		assert_int_equal(info.chunks, 5);
@@ -327,8 +348,15 @@ static void test_growth(void **state)
 	free_n(pool, objs, 3 * 512);
 	assert_ok(vni_dma_pool_destroy(&pool));
 
-	/* VNI_DMA_POOL_HUGE, objects above 4 KiB: no fallback */
+	/* VNI_DMA_POOL_HUGE, objects above 4 KiB: no fallback; the failure
+	 * is logged once and says what to do */
+	vni_log_set_callback(count_log, NULL);
+	log_errors = 0;
 	assert_err(vni_dma_pool_create(ctx, 512, 0, VNI_DMA_POOL_HUGE, &pool), ENOMEM);
+	vni_log_set_callback(NULL, NULL);
+	assert_int_equal(log_errors, 1);
+	assert_non_null(strstr(vni_strerror_last(), "2 MiB hugepage chunk"));
+	assert_non_null(strstr(vni_strerror_last(), "nr_hugepages"));
 	assert_err(vni_dma_pool_create(ctx, 8192, 0, 0, &pool), ENOMEM);
 	assert_null(pool);
 	assert_ok(vni_ctx_stats(ctx, &st));
