@@ -48,6 +48,8 @@
  *
  * For scale it also times, natively, what any per-lookup kernel query costs
  * at least: a null ioctl (-ENOTTY) and one pread of /proc/self/pagemap.
+ * Then the cost of a DMA pool allocation and free (pool.h), which takes no
+ * system call once the pool's chunk exists.
  * Not a VM test; registered as a Meson benchmark.
  */
 #include <errno.h>
@@ -339,6 +341,51 @@ static int open_ctx(struct vni_ctx **ctx, struct vni_device **dev)
 	return ret;
 }
 
+/* DMA pool alloc + free, ns per pair (median over rounds): one object at a
+ * time (the free list's top, hot) and bursts of 1024 (alloc all, free all). */
+static void bench_pool(struct vni_ctx *ctx, size_t obj_size, int rounds)
+{
+	enum { PAIRS = 100000, BURST = 1024 };
+	struct vni_dma_pool *pool = NULL;
+	double one[64], burst[64];
+	static void *held[BURST];
+	void *p;
+
+	if (rounds > 64)
+		rounds = 64;
+	if (vni_dma_pool_create(ctx, obj_size, 0, 0, &pool) < 0) {
+		printf("  pool %zu B: error: %s\n", obj_size, vni_strerror_last());
+		failures++;
+		return;
+	}
+	for (int r = 0; r < rounds; r++) {
+		uint64_t t0 = now_ns(), t1;
+
+		for (int i = 0; i < PAIRS; i++)
+			if (vni_dma_pool_alloc(pool, &p, NULL) < 0 || vni_dma_pool_free(pool, p) < 0)
+				failures++;
+		t1 = now_ns();
+		one[r] = (double)(t1 - t0) / PAIRS;
+		t0 = now_ns();
+		for (int k = 0; k < PAIRS / BURST; k++) {
+			for (int i = 0; i < BURST; i++)
+				if (vni_dma_pool_alloc(pool, &held[i], NULL) < 0)
+					failures++;
+			for (int i = 0; i < BURST; i++)
+				if (vni_dma_pool_free(pool, held[i]) < 0)
+					failures++;
+		}
+		t1 = now_ns();
+		burst[r] = (double)(t1 - t0) / (PAIRS / BURST * BURST);
+	}
+	qsort(one, (size_t)rounds, sizeof(double), cmp_double);
+	qsort(burst, (size_t)rounds, sizeof(double), cmp_double);
+	printf("  pool %4zu B objects: alloc+free %.1f ns (one at a time), %.1f ns (bursts of %d)\n",
+	       obj_size, one[rounds / 2], burst[rounds / 2], BURST);
+	if (vni_dma_pool_destroy(&pool) < 0)
+		failures++;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -493,6 +540,10 @@ int main(int argc, char **argv)
 	printf("  (pattern \"random 1 GiB\" covers the whole --size; null ioctl is %.0fx, "
 	       "pagemap pread %.0fx the 4k lib lookup)\n", null_ioctl / m4k_all[M_LIB],
 	       pm / m4k_all[M_LIB]);
+
+	printf("\n== DMA pools: median ns per vni_dma_pool_alloc + vni_dma_pool_free ==\n");
+	bench_pool(l4k.ctx, 64, rounds);
+	bench_pool(l4k.ctx, 4096, rounds);
 
 	vni_dma_free(l2m.ctx, huge);
 	vni_dma_unmap(l4k.ctx, mem, size);

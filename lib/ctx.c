@@ -159,6 +159,13 @@ int vni_ctx_destroy(struct vni_ctx **ctxp)
 		return vnip_err(-EBUSY, "vni_ctx_destroy: %" PRIu64
 				" device(s) still open: close them first", n);
 	}
+	if (ctx->npools) {
+		size_t n = ctx->npools;
+
+		pthread_mutex_unlock(&ctx->lock);
+		return vnip_err(-EBUSY, "vni_ctx_destroy: %zu DMA pool(s) still exist: "
+				"vni_dma_pool_destroy() them first", n);
+	}
 	vnip_dma_release_all(ctx);
 	pthread_mutex_unlock(&ctx->lock);
 

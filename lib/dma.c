@@ -362,7 +362,9 @@ static void *mmap_anon(size_t len, int extra)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **vaddrp)
+/* vni_dma_alloc() with extra VNI_DMA_MAPPING_* bits for the mapping. */
+static int dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, uint32_t extra,
+		     void **vaddrp)
 {
 	const unsigned int known = VNI_DMA_ALLOC_HUGE | VNI_DMA_ALLOC_SMALL;
 	const bool contig = flags & VNI_DMA_ALLOC_CONTIG;
@@ -419,6 +421,12 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 		if (p) {
 			huge = true;
 		} else if (flags & VNI_DMA_ALLOC_HUGE) {
+			if (extra & VNI_DMA_MAPPING_POOL) {
+				/* not logged: the pool may fall back to 4 KiB pages */
+				ret = vnip_err_static(-ENOMEM, "no 2 MiB hugepage free: reserve "
+						      "some (echo N > /proc/sys/vm/nr_hugepages)");
+				goto out;
+			}
 			ret = vnip_err(-ENOMEM, "vni_dma_alloc: no 2 MiB hugepages for %zu bytes%s: "
 				       "reserve some (echo N > /proc/sys/vm/nr_hugepages)", alen,
 				       ctx->backend->unpinned ? " (the legacy backend allocates "
@@ -443,7 +451,7 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **va
 		goto out;
 	}
 	ret = map_locked(ctx, (uint64_t)(uintptr_t)p, alen,
-			 VNI_DMA_MAPPING_ALLOCATED | (huge ? VNI_DMA_MAPPING_HUGE : 0),
+			 VNI_DMA_MAPPING_ALLOCATED | (huge ? VNI_DMA_MAPPING_HUGE : 0) | extra,
 			 huge ? VNIP_HUGE_SIZE : VNIP_PAGE_SIZE, alen, 0);
 	if (ret < 0) {
 		vnip_sys.munmap(p, alen);
@@ -472,7 +480,18 @@ out:
 	return ret;
 }
 
-int vni_dma_free(struct vni_ctx *ctx, void *vaddr)
+int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags, void **vaddrp)
+{
+	return dma_alloc(ctx, len, flags, 0, vaddrp);
+}
+
+int vnip_dma_alloc_pool(struct vni_ctx *ctx, size_t len, unsigned int flags, void **vaddrp)
+{
+	return dma_alloc(ctx, len, flags, VNI_DMA_MAPPING_POOL, vaddrp);
+}
+
+/* vni_dma_free(); pool: the caller is the pool that owns the buffer. */
+static int dma_free(struct vni_ctx *ctx, void *vaddr, bool pool)
 {
 	uint64_t va = (uint64_t)(uintptr_t)vaddr;
 	ptrdiff_t i;
@@ -488,10 +507,23 @@ int vni_dma_free(struct vni_ctx *ctx, void *vaddr)
 	else if (!(ctx->maps[i].flags & VNI_DMA_MAPPING_ALLOCATED))
 		ret = vnip_err(-EBUSY, "vni_dma_free: %p is caller memory: use vni_dma_unmap()",
 			       vaddr);
+	else if (!pool && (ctx->maps[i].flags & VNI_DMA_MAPPING_POOL))
+		ret = vnip_err(-EBUSY, "vni_dma_free: %p is a chunk of a DMA pool: give its "
+			       "objects back with vni_dma_pool_free()", vaddr);
 	else
 		ret = unmap_locked(ctx, (size_t)i);
 	pthread_mutex_unlock(&ctx->lock);
 	return ret;
+}
+
+int vni_dma_free(struct vni_ctx *ctx, void *vaddr)
+{
+	return dma_free(ctx, vaddr, false);
+}
+
+int vnip_dma_free_pool(struct vni_ctx *ctx, void *vaddr)
+{
+	return dma_free(ctx, vaddr, true);
 }
 
 uint64_t vni_dma_addr_fast(const struct vni_ctx *ctx, const void *vaddr)

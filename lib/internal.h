@@ -332,6 +332,7 @@ struct vni_ctx {
 	struct vnip_mapping *maps;
 	size_t nmaps, cap_maps;
 	struct vni_device *devices; /* list, under lock */
+	size_t npools;              /* DMA pools alive (pool.c), under lock */
 	struct vnip_xlate xlate;
 	/* Odd: the translations in xlate are valid, a device is attached to the
 	 * IOAS (the kernel's software page table exists and the pages are
@@ -396,6 +397,10 @@ void vnip_dma_invalidate(struct vni_ctx *ctx);
  * the table live. On failure nothing is translated, the table stays not live
  * and the error (with message) is returned. */
 int vnip_dma_revalidate(struct vni_ctx *ctx);
+/* vni_dma_alloc() / vni_dma_free() of a DMA pool's chunk (pool.c): the
+ * mapping carries VNI_DMA_MAPPING_POOL, and vni_dma_free() refuses it. */
+int vnip_dma_alloc_pool(struct vni_ctx *ctx, size_t len, unsigned int flags, void **vaddrp);
+int vnip_dma_free_pool(struct vni_ctx *ctx, void *vaddr);
 /* For a backend's fill(): record that [va, va+rl) (part of a mapping
  * asked as want bytes from va) has DMA address dma... after checking the
  * answer is sane. 0 or -errno with message (the caller clears). */

@@ -156,10 +156,11 @@ int vni_ctx_new(struct vni_ctx **ctxp, unsigned int flags);
  *
  * Unmaps and frees every DMA mapping and buffer left in the context, destroys
  * the IOAS, closes the iommufd and frees the translation table. All devices
- * must have been closed first.
+ * must have been closed, and all DMA pools (pool.h) destroyed, first.
  *
  * Return: 0; -EINVAL if @ctxp is NULL; -EBADF if *@ctxp is NULL (for example
- * a second destroy); -EBUSY if devices are still open (nothing is changed).
+ * a second destroy); -EBUSY if devices are still open or DMA pools of the
+ * context still exist (nothing is changed).
  */
 int vni_ctx_destroy(struct vni_ctx **ctxp);
 

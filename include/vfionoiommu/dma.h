@@ -206,7 +206,8 @@ int vni_dma_alloc(struct vni_ctx *ctx, size_t len, unsigned int flags,
  *
  * Return: 0; -EINVAL for a NULL @ctx/@vaddr; -ENOENT if @vaddr is not the
  * start of a buffer of this context (also for a second free); -EBUSY if it
- * is caller memory mapped with vni_dma_map() (use vni_dma_unmap()).
+ * is caller memory mapped with vni_dma_map() (use vni_dma_unmap()) or a
+ * chunk of a DMA pool (use vni_dma_pool_free() on the object).
  */
 int vni_dma_free(struct vni_ctx *ctx, void *vaddr);
 
@@ -324,6 +325,7 @@ int vni_dma_segments(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 #define VNI_DMA_MAPPING_ALLOCATED (1u << 0) /* from vni_dma_alloc() */
 #define VNI_DMA_MAPPING_HUGE      (1u << 1) /* backed by 2 MiB pages (alloc only) */
 #define VNI_DMA_MAPPING_READONLY  (1u << 2) /* VNI_DMA_MAP_READONLY */
+#define VNI_DMA_MAPPING_POOL      (1u << 3) /* a chunk of a DMA pool (pool.h) */
 
 /**
  * struct vni_dma_mapping_info - a mapping, as vni_dma_lookup() reports it

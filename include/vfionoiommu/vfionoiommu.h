@@ -11,6 +11,7 @@
  *   ctx.h     context = one DMA address space, its backend; threading rules; statistics
  *   device.h  open/close a device, regions, BARs, config space, IRQs, reset
  *   dma.h     DMA map/unmap/alloc/free and DMA address translation; IOVA layout
+ *   pool.h    DMA pools: small objects (64 B..) carved from pinned chunks, O(1)
  *   mmio.h    ordered register access (writel/readl rules) and barriers
  *
  * Typical use:
@@ -32,6 +33,7 @@
 #include <vfionoiommu/ctx.h>
 #include <vfionoiommu/device.h>
 #include <vfionoiommu/dma.h>
+#include <vfionoiommu/pool.h>
 #include <vfionoiommu/mmio.h>
 
 #endif /* VFIONOIOMMU_VFIONOIOMMU_H */

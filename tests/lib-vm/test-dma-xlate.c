@@ -17,7 +17,9 @@
  *     vni_dma_lookup() reports the same number of runs, length, flags
  *   - 2 MiB table leaves for hugepage buffers (fresh context)
  * plus the context counters, error returns of map/unmap/free, and that
- * translations vanish after unmap. Needs a bound no-IOMMU device (default
+ * translations vanish after unmap; then DMA pools (64 B, 8 KiB, 4 KiB of
+ * 4 KiB pages): every object aligned, in one page, its DMA address ==
+ * pagemap, growth, reuse, refused frees, and edu DMA through pool objects. Needs a bound no-IOMMU device (default
  * 0000:00:04.0) and about 8 free 2 MiB hugepages (legacy: 12).
  */
 #include <errno.h>
@@ -333,6 +335,192 @@ static void forget(void *va)
 		}
 }
 
+/* One pool object against pagemap: aligned to its size (virtual and DMA),
+ * inside one page when it fits in one, every 4 KiB page of it at
+ * dma + offset per pagemap (one physically contiguous piece). */
+static bool pool_obj_ok(const void *obj, uint64_t dma, size_t sz, const char **why)
+{
+	uint64_t va = (uint64_t)(uintptr_t)obj, pa = 0, d = 0;
+
+	if ((va | dma) & (sz - 1))
+		return *why = "not aligned to its size", false;
+	if (sz <= 4096 && (va >> 12) != ((va + sz - 1) >> 12))
+		return *why = "straddles a page", false;
+	if (vni_dma_addr(ctx, obj, &d) < 0 || d != dma)
+		return *why = "vni_dma_addr disagrees", false;
+	for (uint64_t o = 0; o < sz; o += 4096)
+		if (vt_pagemap_pa(pm, (const uint8_t *)obj + o, &pa) < 0 || pa != dma + o)
+			return *why = "pagemap disagrees", false;
+	return true;
+}
+
+/* Allocate n objects of pool p (size sz), each checked against pagemap;
+ * the array is malloc()ed. */
+static void **pool_fill(const char *name, struct vni_dma_pool *p, size_t n, size_t sz)
+{
+	void **objs = calloc(n, sizeof(*objs));
+	size_t bad = 0, failed = 0;
+	const char *why = "";
+	uint64_t first_dma = 0;
+
+	if (!objs)
+		vt_bail("calloc");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t dma = 0;
+
+		if (vni_dma_pool_alloc(p, &objs[i], &dma) < 0) {
+			objs[i] = NULL;
+			failed++;
+			continue;
+		}
+		if (i == 0)
+			first_dma = dma;
+		if (!pool_obj_ok(objs[i], dma, sz, &why))
+			bad++;
+	}
+	vt_ok(failed == 0 && bad == 0, "%s: %zu objects of %zu B: aligned, one page, DMA address "
+	      "== pagemap (%zu failed, %zu wrong%s%s); first %p -> %#llx", name, n, sz, failed,
+	      bad, bad ? ": " : "", bad ? why : "", objs[0], (unsigned long long)first_dma);
+	return objs;
+}
+
+static void pool_drain(struct vni_dma_pool *p, void **objs, size_t n)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (objs[i] && vni_dma_pool_free(p, objs[i]) < 0)
+			bad++;
+	vt_ok(bad == 0, "freed %zu objects (%zu refused)", n, bad);
+	free(objs);
+}
+
+static struct vni_dma_pool_info pool_info(struct vni_dma_pool *p)
+{
+	struct vni_dma_pool_info i;
+
+	if (vni_dma_pool_info(p, &i) < 0)
+		vt_bail("vni_dma_pool_info");
+	return i;
+}
+
+/* edu DMA: src object -> edu buffer -> dst object, len bytes, verified. */
+static void pool_dma(const char *name, struct vni_device *dev, void *src, void *dst,
+		     uint32_t len, uint32_t seed)
+{
+	uint64_t s = vni_dma_addr_fast(ctx, src), d = vni_dma_addr_fast(ctx, dst);
+	ptrdiff_t diff;
+	int r1, r2;
+
+	vt_fill_pattern(src, len, seed);
+	memset(dst, 0xa5, len);
+	r1 = vt_edu_dma(dev, s, EDU_BUF_ADDR, len, false, false);
+	r2 = r1 ? r1 : vt_edu_dma(dev, EDU_BUF_ADDR, d, len, true, false);
+	diff = vt_memdiff(src, dst, len);
+	vt_ok(r1 == 0 && r2 == 0 && diff < 0, "%s: edu DMA %u bytes %#llx -> edu -> %#llx: %s "
+	      "(rc %d/%d)", name, len, (unsigned long long)s, (unsigned long long)d,
+	      diff < 0 ? "verified" : "MISMATCH", r1, r2);
+}
+
+/* DMA pools: objects against pagemap, growth, reuse, refusals, edu DMA
+ * into pool objects. Needs 4 free hugepages. */
+static void test_pools(struct vni_device *dev)
+{
+	struct vni_dma_pool *small = NULL, *big = NULL, *pages = NULL;
+	struct vni_dma_pool_info pi;
+	void **so, **bo, **po = NULL, *x = NULL;
+	size_t sn, bn;
+	int ret;
+
+	/* 64 B objects in hugepage chunks: the whole first chunk, then one more */
+	ret = vni_dma_pool_create(ctx, 64, 0, VNI_DMA_POOL_HUGE, &small);
+	if (!vt_ok_call(ret, "vni_dma_pool_create 64 B, hugepage chunks"))
+		return;
+	pi = pool_info(small);
+	vt_ok(pi.objs == 2 * MiB / 64 && pi.chunks == 1 && pi.huge_chunks == 1,
+	      "64 B pool: %llu objects in %llu chunk(s), %llu huge", (unsigned long long)pi.objs,
+	      (unsigned long long)pi.chunks, (unsigned long long)pi.huge_chunks);
+	sn = (size_t)pi.objs + 1;
+	so = pool_fill("64 B pool", small, sn, 64);
+	pi = pool_info(small);
+	vt_ok(pi.chunks == 2 && pi.in_use == sn, "64 B pool grew to %llu chunks, %llu in use",
+	      (unsigned long long)pi.chunks, (unsigned long long)pi.in_use);
+	{
+		struct vni_dma_mapping_info mi;
+
+		ret = vni_dma_lookup(ctx, so[0], &mi);
+		vt_ok(ret == 0 && mi.vaddr == so[0] && mi.len == 2 * MiB && mi.runs == 1 &&
+		      (mi.flags & VNI_DMA_MAPPING_POOL) && (mi.flags & VNI_DMA_MAPPING_HUGE),
+		      "64 B pool: its chunk is a 2 MiB hugepage mapping, one run, flags %#x",
+		      ret == 0 ? mi.flags : 0);
+		vt_ok_err(vni_dma_free(ctx, so[0]), -EBUSY, "vni_dma_free of a pool chunk",
+			  "vni_dma_pool_free", (const char *)NULL);
+	}
+	/* LIFO reuse and refused frees */
+	x = so[1000];
+	vt_ok_call(vni_dma_pool_free(small, x), "free one object");
+	{
+		void *y = NULL;
+		uint64_t d = 0;
+
+		ret = vni_dma_pool_alloc(small, &y, &d);
+		vt_ok(ret == 0 && y == x, "the object freed last comes back first (%p, %p)", x, y);
+	}
+	vt_ok_err(vni_dma_pool_free(small, (uint8_t *)x + 32), -EINVAL,
+		  "vni_dma_pool_free inside an object", (const char *)NULL);
+	vt_ok_err(vni_dma_pool_free(small, &pi), -EINVAL,
+		  "vni_dma_pool_free of foreign memory", (const char *)NULL);
+
+	/* 8 KiB objects share hugepages, each physically contiguous */
+	ret = vni_dma_pool_create(ctx, 8192, 0, 0, &big);
+	if (!vt_ok_call(ret, "vni_dma_pool_create 8 KiB"))
+		goto out;
+	bn = 2 * MiB / 8192 + 1;
+	bo = pool_fill("8 KiB pool", big, bn, 8192);
+	pi = pool_info(big);
+	vt_ok(pi.chunks == 2 && pi.huge_chunks == 2, "8 KiB pool: %llu objects in %llu hugepage "
+	      "chunks (not one hugepage each)", (unsigned long long)pi.objs,
+	      (unsigned long long)pi.huge_chunks);
+
+	/* 4 KiB objects in 64 KiB chunks of 4 KiB pages (not on legacy) */
+	ret = vni_dma_pool_create(ctx, 4096, 40, VNI_DMA_POOL_SMALL | VNI_DMA_POOL_ZERO, &pages);
+	if (legacy) {
+		vt_ok_err(ret, -EINVAL, "legacy: a pool of 4 KiB pages is refused", "hugepages",
+			  (const char *)NULL);
+	} else if (vt_ok_call(ret, "vni_dma_pool_create 4 KiB, 4 KiB pages, max 40")) {
+		po = pool_fill("4 KiB pool", pages, 40, 4096);
+		pi = pool_info(pages);
+		vt_ok(pi.chunks == 3 && pi.huge_chunks == 0, "4 KiB pool: 3 chunks of 64 KiB (%llu)",
+		      (unsigned long long)pi.chunks);
+		vt_ok_err(vni_dma_pool_alloc(pages, &x, NULL), -ENOMEM,
+			  "4 KiB pool: the 41st object is over the maximum", (const char *)NULL);
+	}
+
+	/* the device reads and writes pool objects */
+	vt_ok_call(vni_device_set_bus_master(dev, true), "bus master on");
+	pool_dma("8 KiB objects, across their page boundary", dev, (uint8_t *)bo[3] + 2048,
+		 (uint8_t *)bo[bn - 1] + 2048, EDU_XFER_MAX, 11);
+	pool_dma("64 B objects", dev, so[5], so[sn - 1], 64, 12);
+	if (po)
+		pool_dma("4 KiB objects of 4 KiB pages", dev, po[0], po[39], EDU_XFER_MAX, 13);
+	vt_ok_call(vni_device_set_bus_master(dev, false), "bus master off");
+
+	if (po)
+		pool_drain(pages, po, 40);
+	pool_drain(big, bo, bn);
+out:
+	pool_drain(small, so, sn);
+	if (pages)
+		vt_ok_call(vni_dma_pool_destroy(&pages), "vni_dma_pool_destroy 4 KiB");
+	if (big)
+		vt_ok_call(vni_dma_pool_destroy(&big), "vni_dma_pool_destroy 8 KiB");
+	vt_ok_call(vni_dma_pool_destroy(&small), "vni_dma_pool_destroy 64 B");
+	vt_ok_err(vni_dma_pool_destroy(&small), -EBADF, "second vni_dma_pool_destroy",
+		  (const char *)NULL);
+	vt_ok(stats().mappings == 0, "no mapping left after the pools (%llu)",
+	      (unsigned long long)stats().mappings);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bdf = argc > 1 ? argv[1] : EDU_BDF0;
@@ -527,6 +715,8 @@ int main(int argc, char **argv)
 	      (unsigned long long)s.runs, (unsigned long long)s.leaf_2m,
 	      (unsigned long long)s.leaf_4k, (unsigned long long)s.unmap_calls,
 	      (unsigned long long)(s.table_bytes / 1024));
+
+	test_pools(dev);
 
 	/* A buffer left mapped is released by vni_ctx_destroy(). */
 	s4k = NULL;

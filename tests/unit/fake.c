@@ -2012,6 +2012,13 @@ bool fake_bus_master(unsigned int dev)
 	return on;
 }
 
+void fake_set_hugepages(bool on)
+{
+	pthread_mutex_lock(&F.lock);
+	F.cfg.hugepages = on;
+	pthread_mutex_unlock(&F.lock);
+}
+
 void fake_set_contiguous(bool on)
 {
 	pthread_mutex_lock(&F.lock);

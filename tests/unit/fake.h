@@ -101,6 +101,8 @@ bool fake_pa(uint64_t iova, uint64_t *pa);
 long fake_mapping_runs(uint64_t iova);
 /* Switch cfg.contiguous; the next run starts 2 MiB aligned. */
 void fake_set_contiguous(bool on);
+/* Switch cfg.hugepages: whether MAP_HUGETLB mmaps succeed from now on. */
+void fake_set_hugepages(bool on);
 /* Number of GET_PA ioctls served. */
 long fake_getpa_calls(void);
 /* The physical address /proc/self/pagemap gives for va (legacy backend):
