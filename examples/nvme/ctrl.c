@@ -344,8 +344,17 @@ static void ctrl_shutdown(struct nvme_ctrl *c)
 
 void nvme_close(struct nvme_ctrl *c)
 {
+	uint64_t irqs = 0;
+
 	if (c->bar && c->enabled)
 		ctrl_shutdown(c);
+	if (c->use_irq && c->efds) {
+		irqs = c->admin.irqs;
+		for (unsigned int i = 0; i < c->nioq; i++)
+			irqs += c->io[i].irqs;
+		printf("%s: MSI-X interrupts: %" PRIu64 " (admin %" PRIu64 ", I/O %" PRIu64 ")\n",
+		       nvme_prog, irqs, c->admin.irqs, irqs - c->admin.irqs);
+	}
 	c->enabled = false;
 	/* Close first: it quiesces the device (Bus Master off) before the
 	 * context unmaps and unpins the queues and buffers. */

@@ -129,6 +129,7 @@ struct nvme_queue {
 	bool have_cq, have_sq;       /* created in the controller */
 	int efd;                     /* MSI-X vector's eventfd, -1 when polling */
 	unsigned int inflight;
+	uint64_t irqs;               /* eventfd wake-ups that carried a count */
 	struct nvme_slot slot[NVME_QDEPTH];
 	struct prp_pages *prp;
 };

@@ -167,7 +167,9 @@ static int wait_event(struct nvme_queue *q, uint64_t deadline)
 		return -ETIMEDOUT;
 	/* Non-blocking eventfd: resets the counter; a stale count only costs a
 	 * look at an empty queue. */
-	if (read(q->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+	if (read(q->efd, &count, sizeof(count)) == (ssize_t)sizeof(count))
+		q->irqs += count;
+	else if (errno != EAGAIN)
 		return -errno;
 	return 0;
 }

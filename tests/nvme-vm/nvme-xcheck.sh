@@ -62,9 +62,12 @@ nvme-pattern pick 20261202 $((3 * NRANGES)) "$(cat /sys/block/nvme0n1/size)" >/t
 run vni-bind --enable-noiommu $BDF
 
 # 1. identify and verify
-vni-nvme $BDF identify | tee /tmp/identify
+# out FILE CMD...: run CMD, show and keep its output
+out() { f=$1; shift; say "\$ $*"; "$@" >"$f"; rc=$?; cat "$f"; [ $rc = 0 ] || fail "'$*' failed (exit $rc)"; }
+out /tmp/identify vni-nvme $BDF identify
 grep -q "LBA size 512 B" /tmp/identify || fail "identify: not a namespace of 512 B blocks"
-run vni-nvme -i $BDF verify
+out /tmp/verify vni-nvme -i $BDF verify
+grep -q "MSI-X interrupts: .* I/O [1-9]" /tmp/verify || fail "verify -i: no I/O queue interrupt seen"
 run vni-nvme -m huge -o 1024 -q 2 $BDF verify 5000 1500
 
 # 2. our driver reads the host's pattern
