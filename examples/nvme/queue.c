@@ -178,7 +178,10 @@ static int wait_event(struct nvme_queue *q, uint64_t deadline)
 int nvme_reap(struct nvme_queue *q, unsigned int min, int timeout_ms)
 {
 	uint64_t deadline = nvme_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	unsigned int got = drain(q);
+	/* With MSI-X, wait for the interrupt first: every entry not drained
+	 * yet has its interrupt still to come (the controller writes the entry
+	 * before it signals), so completions are always taken by interrupt. */
+	unsigned int got = q->efd < 0 ? drain(q) : 0;
 	int ret;
 
 	while (got < min) {
@@ -195,7 +198,8 @@ int nvme_wait(struct nvme_queue *q, int cid, int timeout_ms)
 	uint64_t deadline = nvme_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	int ret;
 
-	drain(q);
+	if (q->efd < 0)
+		drain(q);
 	while (!q->slot[cid].done) {
 		ret = wait_event(q, deadline);
 		if (ret == -ETIMEDOUT) {
