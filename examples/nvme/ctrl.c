@@ -203,7 +203,7 @@ static int identify(struct nvme_ctrl *c, uint32_t cns, uint32_t nsid)
 	return nvme_admin(c, &sqe, NULL);
 }
 
-int nvme_identify(struct nvme_ctrl *c)
+int nvme_identify(struct nvme_ctrl *c, uint32_t nsid)
 {
 	const uint8_t *id = c->idbuf;
 	uint64_t mdts_bytes;
@@ -220,15 +220,17 @@ int nvme_identify(struct nvme_ctrl *c)
 	c->mdts = id[77];
 	memcpy(&c->nn, id + 516, 4);
 
-	ret = identify(c, NVME_CNS_NS, 1);
+	c->nsid = nsid;
+	ret = identify(c, NVME_CNS_NS, nsid);
 	if (ret < 0)
 		return ret;
 	memcpy(&c->nsze, id + 0, 8);
 	flbas = id[26] & 0xf;
 	lbads = id[128 + 4 * flbas + 2];
 	if (c->nsze == 0 || lbads < 9 || lbads > 12) {
-		fprintf(stderr, "%s: namespace 1: size %" PRIu64 ", LBA data size 2^%u: not "
-			"usable (want 512 B to 4 KiB blocks)\n", nvme_prog, c->nsze, lbads);
+		fprintf(stderr, "%s: namespace %u: size %" PRIu64 ", LBA data size 2^%u: not "
+			"usable (inactive, or not 512 B to 4 KiB blocks)\n", nvme_prog, nsid,
+			c->nsze, lbads);
 		return -EOPNOTSUPP;
 	}
 	c->lba_size = 1u << lbads;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Reads and writes of namespace 1: one command per PRP-describable piece
+ * Reads and writes of the namespace: one command per PRP-describable piece
  * (at most max_xfer bytes), spread round-robin over the I/O queues, each
  * queue kept as full as it allows.
  */
@@ -28,7 +28,7 @@ int nvme_io_submit(struct nvme_queue *q, uint8_t opc, uint64_t lba, uint32_t nlb
 	memset(&sqe, 0, sizeof(sqe));
 	sqe.opc = opc;
 	sqe.cid = (uint16_t)cid;
-	sqe.nsid = 1;
+	sqe.nsid = c->nsid;
 	sqe.cdw10 = (uint32_t)lba;
 	sqe.cdw11 = (uint32_t)(lba >> 32);
 	sqe.cdw12 = nlb - 1;

@@ -30,6 +30,7 @@ struct opts {
 	unsigned int queues;
 	enum mem_kind mem;
 	size_t offset;
+	uint32_t nsid;
 };
 
 /* A data buffer: ordinary memory mapped for DMA, or library hugepages. */
@@ -57,7 +58,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vni-nvme [OPTIONS] BDF COMMAND [ARGS]\n"
 		"commands:\n"
-		"  identify                  controller and namespace 1: model, serial, firmware,\n"
+		"  identify                  controller and namespace: model, serial, firmware,\n"
 		"                            LBA size, capacity, MDTS\n"
 		"  read LBA COUNT [FILE]     read COUNT blocks into FILE (default: hex dump)\n"
 		"  write LBA COUNT FILE      write COUNT blocks from FILE\n"
@@ -73,6 +74,7 @@ static void usage(FILE *f)
 		"                            random order and mapped with vni_dma_map (heap, the\n"
 		"                            default), or 2 MiB hugepages from vni_dma_alloc (huge)\n"
 		"  -o, --offset N            data starts N bytes into its buffer (multiple of 4)\n"
+		"  -n, --nsid N              namespace (default 1)\n"
 		"  -h, --help\n", NVME_MAX_IOQ);
 }
 
@@ -190,8 +192,8 @@ static void print_identify(const struct nvme_ctrl *c)
 		printf("%s: MDTS:        0 (no limit)\n", nvme_prog);
 	printf("%s: max transfer: %u KiB per command (one PRP list page)\n", nvme_prog,
 	       c->max_xfer >> 10);
-	printf("%s: namespace 1: LBA size %u B, %" PRIu64 " blocks, capacity %" PRIu64
-	       " bytes (%s)\n", nvme_prog, c->lba_size, c->nsze, c->nsze * c->lba_size, cap);
+	printf("%s: namespace %u: LBA size %u B, %" PRIu64 " blocks, capacity %" PRIu64
+	       " bytes (%s)\n", nvme_prog, c->nsid, c->lba_size, c->nsze, c->nsze * c->lba_size, cap);
 }
 
 static int cmd_read(struct nvme_ctrl *c, const struct opts *o, uint64_t lba, uint64_t n,
@@ -444,10 +446,11 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "offset", required_argument, NULL, 'o' },
+		{ "nsid", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .irq = false, .queues = 1, .mem = MEM_HEAP, .offset = 0 };
+	struct opts o = { .irq = false, .queues = 1, .mem = MEM_HEAP, .offset = 0, .nsid = 1 };
 	struct nvme_ctrl c;
 	struct buf bufs[3];
 	const char *bdf, *cmd;
@@ -455,7 +458,7 @@ int main(int argc, char **argv)
 	int opt, ret, nargs;
 
 	memset(bufs, 0, sizeof(bufs));
-	while ((opt = getopt_long(argc, argv, "+iq:m:o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+iq:m:o:n:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			o.irq = true;
@@ -484,6 +487,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.offset = (size_t)a;
+			break;
+		case 'n':
+			if (parse_u64(optarg, &a) < 0 || a == 0 || a >= UINT32_MAX) {
+				fprintf(stderr, "%s: --nsid: 1 to %u\n", nvme_prog, UINT32_MAX - 1);
+				return 2;
+			}
+			o.nsid = (uint32_t)a;
 			break;
 		case 'h':
 			usage(stdout);
@@ -520,7 +530,7 @@ int main(int argc, char **argv)
 
 	ret = nvme_open(&c, bdf, o.irq);
 	if (ret == 0)
-		ret = nvme_identify(&c);
+		ret = nvme_identify(&c, o.nsid);
 	if (ret == 0)
 		ret = nvme_create_io_queues(&c, o.queues);
 	if (ret == 0 && strcmp(cmd, "identify") == 0) {

@@ -4,7 +4,7 @@
  *
  * Register and command layouts are those of the NVM Express Base
  * Specification (2.0); only what this driver uses is defined. One
- * controller, namespace 1, one admin queue pair and 1..NVME_MAX_IOQ I/O
+ * controller, one namespace (1 unless told), one admin queue pair and 1..NVME_MAX_IOQ I/O
  * queue pairs, PRPs with one PRP list page per command (so the largest
  * transfer is min(MDTS, 2 MiB)), completions by polling the phase bit or by
  * MSI-X on an eventfd per queue.
@@ -156,6 +156,7 @@ struct nvme_ctrl {
 	uint16_t vid;
 	uint8_t mdts;
 	uint32_t nn;
+	uint32_t nsid;               /* the namespace used */
 	uint64_t nsze;               /* namespace size in logical blocks */
 	uint32_t lba_size;
 	uint32_t max_xfer;           /* bytes per command: min(MDTS, NVME_MAX_XFER) */
@@ -163,7 +164,7 @@ struct nvme_ctrl {
 
 /* ctrl.c */
 int nvme_open(struct nvme_ctrl *c, const char *bdf, bool use_irq);
-int nvme_identify(struct nvme_ctrl *c);
+int nvme_identify(struct nvme_ctrl *c, uint32_t nsid);
 int nvme_create_io_queues(struct nvme_ctrl *c, unsigned int n);
 void nvme_close(struct nvme_ctrl *c);
 void nvme_destroy(struct nvme_ctrl *c);

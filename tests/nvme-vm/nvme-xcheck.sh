@@ -66,6 +66,12 @@ run vni-bind --enable-noiommu $BDF
 out() { f=$1; shift; say "\$ $*"; "$@" >"$f"; rc=$?; cat "$f"; [ $rc = 0 ] || fail "'$*' failed (exit $rc)"; }
 out /tmp/identify vni-nvme $BDF identify
 grep -q "LBA size 512 B" /tmp/identify || fail "identify: not a namespace of 512 B blocks"
+# a namespace the controller does not have: the status, by name
+say "\$ vni-nvme -n 4000 $BDF identify (must fail)"
+vni-nvme -n 4000 $BDF identify >/tmp/bad 2>&1 && fail "identify of namespace 4000 succeeded"
+cat /tmp/bad
+grep -q "admin command 0x06: Invalid Namespace or Format (SCT 0 SC 0x0b" /tmp/bad ||
+	fail "identify of namespace 4000: no 'Invalid Namespace or Format' status"
 out /tmp/verify vni-nvme -i $BDF verify
 grep -q "MSI-X interrupts: .* I/O [1-9]" /tmp/verify || fail "verify -i: no I/O queue interrupt seen"
 run vni-nvme -m huge -o 1024 -q 2 $BDF verify 5000 1500
