@@ -413,7 +413,9 @@ out:
 	return ret < 0 ? ret : 0;
 }
 
-static int cmd_bench(struct nvme_ctrl *c, const struct opts *o, double secs, struct buf *b)
+/* The key=value line goes into @line: main() prints it last, after teardown. */
+static int cmd_bench(struct nvme_ctrl *c, const struct opts *o, double secs, struct buf *b,
+		     char *line, size_t len)
 {
 	struct bench_result r1, r32;
 	int ret;
@@ -432,10 +434,10 @@ static int cmd_bench(struct nvme_ctrl *c, const struct opts *o, double secs, str
 		ret = bench_run(c, b->data, 32, secs, &r32);
 	if (ret < 0)
 		return ret;
-	printf("vni-nvme-bench driver=vni-nvme completions=%s qd1_iops=%.0f qd1_p50_us=%.1f "
-	       "qd1_p99_us=%.1f qd32_iops=%.0f qd32_p50_us=%.1f qd32_p99_us=%.1f\n",
-	       c->use_irq ? "msix" : "poll", r1.iops, r1.p50_us, r1.p99_us, r32.iops,
-	       r32.p50_us, r32.p99_us);
+	snprintf(line, len, "vni-nvme-bench driver=vni-nvme completions=%s qd1_iops=%.0f "
+		 "qd1_p50_us=%.1f qd1_p99_us=%.1f qd32_iops=%.0f qd32_p50_us=%.1f "
+		 "qd32_p99_us=%.1f", c->use_irq ? "msix" : "poll", r1.iops, r1.p50_us,
+		 r1.p99_us, r32.iops, r32.p50_us, r32.p99_us);
 	return 0;
 }
 
@@ -453,6 +455,7 @@ int main(int argc, char **argv)
 	struct opts o = { .irq = false, .queues = 1, .mem = MEM_HEAP, .offset = 0, .nsid = 1 };
 	struct nvme_ctrl c;
 	struct buf bufs[3];
+	char bench_line[256] = "";
 	const char *bdf, *cmd;
 	uint64_t a = 0, b = 0;
 	int opt, ret, nargs;
@@ -550,7 +553,8 @@ int main(int argc, char **argv)
 		}
 		ret = cmd_verify(&c, &o, a, b, bufs);
 	} else if (ret == 0 && strcmp(cmd, "bench") == 0) {
-		ret = cmd_bench(&c, &o, nargs == 1 ? (double)a : 3.0, &bufs[0]);
+		ret = cmd_bench(&c, &o, nargs == 1 ? (double)a : 3.0, &bufs[0], bench_line,
+				sizeof(bench_line));
 	}
 
 	/* Shut the controller down and quiesce the device, then unmap. */
@@ -560,5 +564,7 @@ int main(int argc, char **argv)
 	nvme_destroy(&c);
 	if (ret == 0)
 		printf("%s: %s: OK\n", nvme_prog, cmd);
+	if (ret == 0 && bench_line[0])
+		printf("%s\n", bench_line);
 	return ret == 0 ? 0 : 1;
 }
