@@ -589,7 +589,7 @@ def main(argv=None):
     ap.add_argument("--kernel-dir", required=True, help="<kernels>/<flavour>")
     ap.add_argument("--initramfs", required=True)
     ap.add_argument("--cmd", required=True, help="guest shell command (exit 0 = pass)")
-    ap.add_argument("--devices", default="", help="comma list of edu,nvme,e1000")
+    ap.add_argument("--devices", default="", help="comma list of edu,nvme,nvme-pattern,e1000")
     ap.add_argument("--host-channel", action="store_true",
                     help="guest may ask for device_add/device_del (vni-vm-host)")
     ap.add_argument("--iommu", default="none", choices=["none", "intel"],
