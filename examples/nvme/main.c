@@ -272,14 +272,49 @@ static int compare(const uint8_t *want, const uint8_t *got, size_t len, uint64_t
 	return 0;
 }
 
-/* Write a pattern, read it back, then put the old data back and check it. */
+/* Read [lba, lba + n) back twice and compare with @want: in commands as
+ * large as allowed (PRP lists), then in 4 KiB commands (no PRP list), since
+ * a PRP list that put pages in the wrong order would read back "right"
+ * through the same lists. */
+static int read_back(struct nvme_ctrl *c, uint64_t lba, uint64_t n, const uint8_t *want,
+		     uint8_t *in, const char *what)
+{
+	size_t len = (size_t)(n * c->lba_size);
+	uint64_t per = NVME_PAGE / c->lba_size;
+	char label[96];
+	int ret;
+
+	memset(in, 0xa5, len);
+	ret = nvme_rw(c, false, lba, n, in);
+	if (ret < 0)
+		return ret;
+	ret = compare(want, in, len, lba, c->lba_size, what);
+	if (ret < 0)
+		return ret;
+	memset(in, 0xc3, len);
+	for (uint64_t k = 0; k < n; k += per) {
+		ret = nvme_rw(c, false, lba + k, n - k < per ? n - k : per, in + k * c->lba_size);
+		if (ret < 0)
+			return ret;
+	}
+	snprintf(label, sizeof(label), "%s in 4 KiB commands", what);
+	ret = compare(want, in, len, lba, c->lba_size, label);
+	if (ret < 0)
+		return ret;
+	printf("%s: verify: %s: identical, in %" PRIu64 " command(s) and in 4 KiB commands\n",
+	       nvme_prog, what, (len + c->max_xfer - 1) / c->max_xfer);
+	return 0;
+}
+
+/* Write a pattern, read it back, then put the old data back and check it
+ * (also when the pattern did not read back right). */
 static int cmd_verify(struct nvme_ctrl *c, const struct opts *o, uint64_t lba, uint64_t n,
 		      struct buf *bufs)
 {
 	size_t len = (size_t)(n * c->lba_size);
 	uint64_t seed = nvme_now_ns() | 1;
 	uint8_t *old, *pat, *in;
-	int ret;
+	int ret, err;
 
 	for (int i = 0; i < 3; i++) {
 		ret = buf_alloc(c, o, len, &bufs[i]);
@@ -300,31 +335,15 @@ static int cmd_verify(struct nvme_ctrl *c, const struct opts *o, uint64_t lba, u
 	}
 	if (memcmp(old, pat, len) == 0)
 		pat[0] ^= 0xff;
-	ret = nvme_rw(c, true, lba, n, pat);
-	if (ret < 0)
-		return ret;
-	memset(in, 0xa5, len);
-	ret = nvme_rw(c, false, lba, n, in);
-	if (ret < 0)
-		return ret;
-	ret = compare(pat, in, len, lba, c->lba_size, "pattern read back");
-	if (ret < 0)
-		return ret;
-	printf("%s: verify: %" PRIu64 " block(s) at LBA %" PRIu64 " (%zu bytes, %" PRIu64
-	       " command(s) each way): pattern written and read back identical\n", nvme_prog, n,
-	       lba, len, (len + c->max_xfer - 1) / c->max_xfer);
+	printf("%s: verify: %" PRIu64 " block(s) at LBA %" PRIu64 " (%zu bytes)\n", nvme_prog, n,
+	       lba, len);
+	err = nvme_rw(c, true, lba, n, pat);
+	if (err == 0)
+		err = read_back(c, lba, n, pat, in, "pattern written and read back");
 	ret = nvme_rw(c, true, lba, n, old);
-	if (ret < 0)
-		return ret;
-	memset(in, 0x5a, len);
-	ret = nvme_rw(c, false, lba, n, in);
-	if (ret < 0)
-		return ret;
-	ret = compare(old, in, len, lba, c->lba_size, "restored data read back");
-	if (ret < 0)
-		return ret;
-	printf("%s: verify: OK: previous data restored and read back identical\n", nvme_prog);
-	return 0;
+	if (ret == 0)
+		ret = read_back(c, lba, n, old, in, "previous data restored and read back");
+	return err < 0 ? err : ret;
 }
 
 static int cmp_u64(const void *a, const void *b)
