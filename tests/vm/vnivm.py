@@ -252,7 +252,17 @@ def build_run_cpio(cmd, kernel_dir):
     return cp.getvalue(), names
 
 
-def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir, iommu="none"):
+def nvme_pattern_image():
+    """'nvme-pattern': the nvme device on an image holding a known pattern,
+    checked byte for byte after the VM exits (tests/nvme-vm/nvmeimage.py)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)),
+                                    os.pardir, "nvme-vm"))
+    import nvmeimage
+    return nvmeimage.PatternImage()
+
+
+def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir, iommu="none",
+                 nvme_image=None):
     accel = os.environ.get("VNI_VM_ACCEL", "tcg")
     if accel == "kvm":
         accel_args = ["-accel", "kvm", "-cpu", "host"]
@@ -286,12 +296,15 @@ def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir, iommu
                 raise ValueError("at most %d edu devices" % len(EDU_SLOTS))
             cmd += ["-device", "edu,dma_mask=0xffffffffffffffff,addr=%s" % EDU_SLOTS[nedu]]
             nedu += 1
-        elif dev == "nvme":
+        elif dev in ("nvme", "nvme-pattern"):
             if nnvme >= 1:
                 raise ValueError("at most one nvme device")
             img = os.path.join(tmpdir, "nvme0.img")
-            with open(img, "wb") as f:
-                f.truncate(64 << 20)
+            if dev == "nvme-pattern":
+                nvme_image.fill(img)  # checked after the run, see run_vm()
+            else:
+                with open(img, "wb") as f:
+                    f.truncate(64 << 20)
             cmd += ["-drive", "file=%s,if=none,id=nvm0,format=raw" % img,
                     "-device", "nvme,serial=vni0001,drive=nvm0,addr=%s" % NVME_SLOT]
             nnvme += 1
@@ -304,7 +317,7 @@ def qemu_command(kernel_dir, initrd, devices, memory, smp, append, tmpdir, iommu
                     "-device", "e1000,netdev=vnin0,addr=%s" % E1000_SLOT]
             ne1000 += 1
         else:
-            raise ValueError("unknown device %r (edu, nvme, e1000)" % dev)
+            raise ValueError("unknown device %r (edu, nvme, nvme-pattern, e1000)" % dev)
     return cmd
 
 
@@ -443,8 +456,9 @@ def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
         initrd = os.path.join(tmpdir, "initrd.img")
         with open(initrd, "wb") as f:
             f.write(initrd_data)
+        nvme_image = nvme_pattern_image() if "nvme-pattern" in devices else None
         qcmd = qemu_command(kernel_dir, initrd, list(devices), memory, smp, append, tmpdir,
-                            iommu=iommu)
+                            iommu=iommu, nvme_image=nvme_image)
         log_lock = threading.Lock()
 
         def note(text):
@@ -494,6 +508,8 @@ def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
                 break
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n").replace("\r", "")
             note(line + "\n")
+            if nvme_image:
+                nvme_image.feed(line)
             had_verdict = scanner.verdict is not None
             scanner.feed(line)
             if not had_verdict and scanner.verdict is not None:
@@ -523,8 +539,16 @@ def run_vm(kernel_dir, initramfs, cmd, devices=(), timeout=300, log_path=None,
         th.join(timeout=5)
         if timed_out or (scanner.verdict is not None and not eof):
             qemu_rc = None  # killed by us
+        nvme_problem = None
+        if nvme_image:
+            nvme_problem = nvme_image.check(os.path.join(tmpdir, "nvme0.img"))
+            note("run-vm-test: nvme image after the run: %s\n" % (
+                "as expected byte for byte, " + nvme_image.summary() if nvme_problem is None
+                else "WRONG: " + nvme_problem))
     res.elapsed = time.monotonic() - t0
     res.all_reasons = scanner.reasons(timed_out=timed_out, qemu_rc=qemu_rc)
+    if nvme_problem:
+        res.all_reasons.append(("nvme-image", nvme_problem))
     if res.all_reasons:
         res.reason, res.detail = res.all_reasons[0]
     else:
@@ -565,7 +589,7 @@ def main(argv=None):
     ap.add_argument("--kernel-dir", required=True, help="<kernels>/<flavour>")
     ap.add_argument("--initramfs", required=True)
     ap.add_argument("--cmd", required=True, help="guest shell command (exit 0 = pass)")
-    ap.add_argument("--devices", default="", help="comma list of edu,nvme,e1000")
+    ap.add_argument("--devices", default="", help="comma list of edu,nvme,nvme-pattern,e1000")
     ap.add_argument("--host-channel", action="store_true",
                     help="guest may ask for device_add/device_del (vni-vm-host)")
     ap.add_argument("--iommu", default="none", choices=["none", "intel"],
