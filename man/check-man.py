@@ -56,14 +56,16 @@ def page_source(path, root):
 
 
 def groff_check(groff, root, rel):
-    p = run([groff, "-man", "-ww", "-z", rel], cwd=root)
+    # a page whose first line is '\" t asks for tbl, as man(1) honours
+    with open(os.path.join(root, rel)) as f:
+        tbl = f.readline().startswith("'\\\" t")
+    p = run([groff, "-man", "-ww", "-z"] + (["-t"] if tbl else []) + [rel], cwd=root)
     out = (p.stdout + p.stderr).strip()
     if p.returncode != 0 or out:
         fail("groff -man -ww -z %s: exit %d %s" % (os.path.join(root, rel), p.returncode, out))
 
 
-LONG_OPT = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
-ROFF_LONG_OPT = re.compile(r"\\-\\-([a-z][a-z0-9-]*)")
+LONG_OPT = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*[a-z0-9])")
 
 
 def check_tool(tool, man8):
@@ -77,7 +79,8 @@ def check_tool(tool, man8):
         fail("%s --help: exit %d" % (name, p.returncode))
         return
     helped = set(LONG_OPT.findall(p.stdout))
-    documented = set(ROFF_LONG_OPT.findall(page_source(page, os.path.dirname(man8))))
+    roff = page_source(page, os.path.dirname(man8)).replace("\\-", "-")
+    documented = set(LONG_OPT.findall(roff))
     for o in sorted(helped - documented):
         fail("man8/%s.8 does not describe --%s (in %s --help)" % (name, o, name))
     for o in sorted(documented - helped):
