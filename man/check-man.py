@@ -3,15 +3,16 @@
 """The 'man-pages' test: the manual pages are complete and clean.
 
   check-man.py --man-src DIR --man3 DIR --kernel-doc KD --groff GROFF
-               --nm NM --lib LIB --headers H... [--tools T...]
+               --nm NM --lib LIB --headers H... [--exe-wrapper W] [--tools T...]
 
 Fails (exit 1, one line per problem) when
   - section 3 was not built (--man3 '': kernel-doc was not found), or an
     exported symbol of LIB (nm -D) has no DIR/SYMBOL.3;
   - kernel-doc -none -Wall reports anything on a header (an undocumented
     parameter or return value, a misspelt parameter, bad syntax);
-  - a tool has no man8/TOOL.8, or its page and its --help disagree on the
-    long options (one names an option the other lacks);
+  - a tool has no man8/TOOL.8, or its page and its --help (run under W,
+    qemu-user, in a cross build) disagree on the long options (one names
+    an option the other lacks);
   - man7/libvfionoiommu.7 is missing;
   - groff -man -ww -z prints anything for any page (.so links resolved).
 Empty paths (a program that was not found) are failures, not skips.
@@ -68,13 +69,13 @@ def groff_check(groff, root, rel):
 LONG_OPT = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*[a-z0-9])")
 
 
-def check_tool(tool, man8):
+def check_tool(tool, man8, wrapper):
     name = os.path.basename(tool)
     page = os.path.join(man8, name + ".8")
     if not os.path.isfile(page):
         fail("tool %s has no manual page man/man8/%s.8" % (name, name))
         return
-    p = run([tool, "--help"])
+    p = run(wrapper + [tool, "--help"])
     if p.returncode != 0:
         fail("%s --help: exit %d" % (name, p.returncode))
         return
@@ -97,6 +98,8 @@ def main():
     ap.add_argument("--lib", required=True)
     ap.add_argument("--headers", nargs="+", default=[])
     ap.add_argument("--tools", nargs="*", default=[])
+    ap.add_argument("--exe-wrapper", default=None,
+                    help="cross builds: run the tools with this (qemu-user)")
     a = ap.parse_args()
     src = a.man_src
     npages = 0
@@ -139,8 +142,10 @@ def main():
     # sections 7 and 8
     if not os.path.isfile(os.path.join(src, "man7", "libvfionoiommu.7")):
         fail("man/man7/libvfionoiommu.7 is missing")
+    if a.exe_wrapper == "":
+        fail("cross build without qemu-user: the tools' --help cannot be run")
     for t in a.tools:
-        check_tool(t, os.path.join(src, "man8"))
+        check_tool(t, os.path.join(src, "man8"), [a.exe_wrapper] if a.exe_wrapper else [])
     for sect in ("man7", "man8"):
         pages = sorted(glob.glob(os.path.join(src, sect, "*.[0-9]")))
         npages += len(pages)

@@ -38,6 +38,8 @@ def run(a, **over):
     cmd = [sys.executable, CHECK, "--man-src", v["man_src"], "--man3", v["man3"],
            "--kernel-doc", v["kernel_doc"], "--groff", v["groff"], "--nm", v["nm"],
            "--lib", v["lib"], "--headers"] + v["headers"]
+    if v["exe_wrapper"] is not None:
+        cmd += ["--exe-wrapper", v["exe_wrapper"]]
     if v["tools"]:
         cmd += ["--tools"] + v["tools"]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -64,6 +66,7 @@ def main():
         ap.add_argument(o, default="")
     ap.add_argument("--headers", nargs="+", default=[])
     ap.add_argument("--tools", nargs="*", default=[])
+    ap.add_argument("--exe-wrapper", default=None)
     a = ap.parse_args()
 
     rc, out = run(a)
