@@ -114,9 +114,10 @@ def main():
         fail("section 3 pages were not built: the kernel's scripts/kernel-doc was not found "
              "(install linux-source-6.12, or configure with -Dkernel-doc=PATH)")
     else:
-        pages3 = sorted(glob.glob(os.path.join(a.man3, "*.3")))
+        pages3 = sorted(glob.glob(os.path.join(a.man3, "*.3")) +
+                        glob.glob(os.path.join(a.man3, "*.3type")))
         npages += len(pages3)
-        have = {os.path.basename(p)[:-2] for p in pages3}
+        have = {os.path.basename(p)[:-2] for p in pages3 if p.endswith(".3")}
         syms = exported_symbols(a.nm, a.lib) if a.nm else []
         if a.nm and not syms:
             fail("no vni_* symbols exported by %s" % a.lib)
@@ -127,7 +128,8 @@ def main():
         if a.groff:
             for p in pages3:
                 groff_check(a.groff, a.man3, os.path.basename(p))
-        print("section 3: %d pages, %d exported symbols" % (len(pages3), len(syms)))
+        print("section 3: %d pages (%d of types), %d exported symbols"
+              % (len(pages3), sum(p.endswith(".3type") for p in pages3), len(syms)))
 
     # kernel-doc's own lint of every header
     if a.kernel_doc:
