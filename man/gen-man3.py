@@ -70,8 +70,11 @@ def page_text(name, sect, body, header, siblings, funcs, version, date):
         if not ln.startswith("."):
             ln = FUNC_REF.sub(lambda m: "\\fB%s\\fP%s" % (
                 m.group(1), "(3)" if m.group(1) in funcs else "()"), ln)
-        if ln in (".SH Members", ".SH Constants"):
-            ln = ln.upper()  # section headings are upper case in man pages
+        if ln.startswith(".SH "):
+            # man-pages headings: upper case; RETURN VALUE
+            ln = ".SH " + ln[4:].upper()
+            if ln == '.SH "RETURN"':
+                ln = '.SH "RETURN VALUE"'
         if ln == ".SH SYNOPSIS":
             out += [".SH LIBRARY",
                     "libvfionoiommu (\\fI\\-lvfionoiommu\\fP, "
