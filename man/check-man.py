@@ -56,7 +56,23 @@ def page_source(path, root):
     return text
 
 
+# the NAME line as whatis/lexgrog parse it: "name[, name...] \- summary"
+WHATIS = re.compile(r"^[\w.\\-]+(, [\w.\\-]+)* \\- \S")
+
+
+def name_check(root, rel):
+    lines = page_source(os.path.join(root, rel), root).splitlines()
+    for i, ln in enumerate(lines[:-1]):
+        if ln.strip() == ".SH NAME":
+            if not WHATIS.match(lines[i + 1]):
+                fail("%s: NAME line %r is not \"name[, name] \\- summary\" (whatis)"
+                     % (os.path.join(root, rel), lines[i + 1]))
+            return
+    fail("%s: no NAME section" % os.path.join(root, rel))
+
+
 def groff_check(groff, root, rel):
+    name_check(root, rel)
     # a page whose first line is '\" t asks for tbl, as man(1) honours
     with open(os.path.join(root, rel)) as f:
         tbl = f.readline().startswith("'\\\" t")

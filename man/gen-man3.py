@@ -65,8 +65,13 @@ def page_text(name, sect, body, header, siblings, funcs, version, date):
            'with the kernel\'s scripts/kernel-doc: do not edit.' % header,
            '.TH "%s" %s "%s" "libvfionoiommu %s" "libvfionoiommu Manual"'
            % (name, sect, date, version)]
+    after_name = False
     for ln in body:
         ln = STRAY_BACKSLASH.sub(r'\\e', ln)
+        if after_name and sect == "3type":
+            # whatis wants "name \- summary", not "struct name \- summary"
+            ln = re.sub(r"^(struct|enum|union) ", "", ln)
+        after_name = ln == ".SH NAME"
         if not ln.startswith("."):
             ln = FUNC_REF.sub(lambda m: "\\fB%s\\fP%s" % (
                 m.group(1), "(3)" if m.group(1) in funcs else "()"), ln)

@@ -83,6 +83,11 @@ def main():
         with open(os.path.join(m3, "vni_ctx_new.3"), "a") as f:
             f.write(".XYZZY undefined macro\n")
         expect_fail(a, "undefined macro in vni_ctx_new.3", "vni_ctx_new.3", man3=m3)
+        shutil.rmtree(m3)
+        shutil.copytree(a.man3, m3)
+        edit(os.path.join(m3, "vni_dma_seg.3type"), "\n.SH NAME\nvni_dma_seg ",
+             "\n.SH NAME\nstruct vni_dma_seg ")
+        expect_fail(a, "NAME line whatis cannot parse", "(whatis)", man3=m3)
         expect_fail(a, "section 3 not built", "section 3 pages were not built", man3="")
 
         # kernel-doc lint: an undocumented parameter
