@@ -81,7 +81,7 @@ if [ -z "$srcver" ]; then
 fi
 upstream=${srcver%%-*}
 kver=${VNI_DEBIAN_KVER:-$upstream+deb12-amd64}
-need=(dkms dh-dkms debhelper help2man lintian debootstrap dpkg-dev rsync git kmod xz-utils patch
+need=(dkms dh-dkms debhelper groff-base perl lintian debootstrap dpkg-dev rsync git kmod xz-utils patch
 	"linux-headers-$kver" linux-config-6.12 libudev-dev libnl-3-dev libnl-route-3-dev meson
 	ninja-build pkgconf python3 busybox-static qemu-system-x86 flex bison bc libelf-dev libssl-dev)
 missing=()
