@@ -51,7 +51,8 @@ static void usage(FILE *f)
 "  -h, --help           print this help and exit\n"
 "  -V, --version        print the version and exit\n"
 "\n"
-"Exit status: 0 after SIGINT or SIGTERM, 1 failure, 2 usage error.\n"
+"Exit status: 0 success (stopped by SIGINT or SIGTERM), 1 failure, 2 usage\n"
+"error.\n"
 "\n"
 "Example:\n"
 "  %s --json | tee events.json\n",
