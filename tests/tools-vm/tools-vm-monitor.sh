@@ -64,6 +64,8 @@ t_eq "$([ -e $D ] && echo present || echo gone)" gone "the device is gone from s
 # order of the PCI events
 t_eq "$(grep " pci $H " $TXT | cut -d' ' -f2 | tr '\n' ' ')" "add bind unbind remove " "PCI events in order, each once"
 
+echo "# the events seen (text):"
+sed 's/^/#   /' $TXT
 # stop: SIGINT and SIGTERM end with exit status 0
 kill -INT $M1
 wait $M1
@@ -87,5 +89,7 @@ t_jq $JS "[.[] | select(.subsystem == \"vfio-dev\") | [.action, .name, .pci, .de
 	[[\"add\", \"$cdev\", \"$H\", \"/dev/vfio/devices/$cdev\"],
 	 [\"remove\", \"$cdev\", \"$H\", \"/dev/vfio/devices/$cdev\"]]" "JSON: vfio-dev add and remove"
 
+echo "# the events seen (JSON):"
+sed 's/^/#   /' $JS
 t_run 2 "vni-monitor --source bad" vni-monitor --source nowhere
 t_finish
