@@ -29,7 +29,8 @@ static void usage(FILE *f)
 "    command and status registers, class, header type, BARs, subsystem,\n"
 "    interrupt pin;\n"
 "  - the capability list (and the extended capabilities of PCIe devices).\n"
-"Config space is read through VFIO, which virtualizes some fields.\n"
+"Config space is read through VFIO, which virtualizes some fields. With --json\n"
+"the same as one JSON object, the dump as a hex string (docs/json.md).\n"
 "\n"
 "The device must be bound to vfio-pci in no-IOMMU mode (see vni-bind) and the\n"
 "caller needs CAP_SYS_RAWIO (root). Opening the device does not change it,\n"
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "  -x, --hexdump=N   dump N bytes of config space instead of 64 (up to 4096)\n"
+"  -j, --json        print one JSON object instead of text (docs/json.md)\n"
 "  -v, --verbose     print the library's log messages on stderr (twice: debug)\n"
 "  -h, --help        print this help and exit\n"
 "  -V, --version     print the version and exit\n"
@@ -50,6 +52,7 @@ static void usage(FILE *f)
 
 static const struct option long_opts[] = {
 	{ "hexdump", required_argument, NULL, 'x' },
+	{ "json", no_argument, NULL, 'j' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -129,11 +132,15 @@ static void hexdump(const uint8_t *c, size_t len)
 	}
 }
 
+static const char *const vfio_flags[] = { "reset", "pci", "platform", "amba",
+					  "ccw", "ap", "fsl-mc", "caps", "cdx" };
+static const char *const rflags[] = { "read", "write", "mmap", "caps" };
+static const char *const irq_types[] = { "INTx", "MSI", "MSI-X" };
+static const char *const iflags[] = { "eventfd", "maskable", "automasked", "noresize" };
+
 static void print_device(struct vni_ctx *ctx, struct vni_device *dev,
 			 const struct vni_device_info *di)
 {
-	static const char *const vfio_flags[] = { "reset", "pci", "platform", "amba",
-						  "ccw", "ap", "fsl-mc", "caps", "cdx" };
 	uint32_t ioas = 0;
 	char flags[128];
 
@@ -150,11 +157,8 @@ static void print_device(struct vni_ctx *ctx, struct vni_device *dev,
 			       sizeof(flags)));
 }
 
-/* Returns the size of the config region (0 if unknown). */
-static uint64_t print_regions(struct vni_device *dev, const struct vni_device_info *di)
+static void print_regions(struct vni_device *dev, const struct vni_device_info *di)
 {
-	static const char *const rflags[] = { "read", "write", "mmap", "caps" };
-	uint64_t cfg_size = 0;
 
 	printf("regions: %" PRIu32 "\n", di->num_regions);
 	printf("  %-5s  %-6s  %-18s  %-9s  %-17s  %s\n", "INDEX", "NAME", "SIZE", "", "FLAGS",
@@ -169,8 +173,6 @@ static uint64_t print_regions(struct vni_device *dev, const struct vni_device_in
 			       region_name(i, nbuf, sizeof(nbuf)), vni_strerror_last());
 			continue;
 		}
-		if (i == VNI_REGION_CONFIG)
-			cfg_size = ri.size;
 		if (ri.size == 0) {
 			printf("  %-5" PRIu32 "  %-6s  %-18s  %-9s  %-17s  -\n", i,
 			       region_name(i, nbuf, sizeof(nbuf)), "0", "(absent)", "-");
@@ -182,25 +184,20 @@ static uint64_t print_regions(struct vni_device *dev, const struct vni_device_in
 		       vt_format_flags(ri.flags, rflags, VT_ARRAY_SIZE(rflags), fl, sizeof(fl)),
 		       ri.offset);
 	}
-	return cfg_size;
 }
 
 static void print_irqs(struct vni_device *dev)
 {
-	static const char *const types[] = { "INTx", "MSI", "MSI-X" };
-	static const char *const iflags[] = { "eventfd", "maskable", "automasked",
-					      "noresize" };
-
 	printf("interrupts:\n");
 	for (unsigned int t = VNI_IRQ_INTX; t <= VNI_IRQ_MSIX; t++) {
 		struct vni_irq_info ii;
 		char fl[96];
 
 		if (vni_device_irq_info(dev, (enum vni_irq_type)t, &ii) < 0) {
-			printf("  %-6s (unavailable: %s)\n", types[t], vni_strerror_last());
+			printf("  %-6s (unavailable: %s)\n", irq_types[t], vni_strerror_last());
 			continue;
 		}
-		printf("  %-6s %3" PRIu32 " vector(s)  %s\n", types[t], ii.count,
+		printf("  %-6s %3" PRIu32 " vector(s)  %s\n", irq_types[t], ii.count,
 		       ii.count ? vt_format_flags(ii.flags, iflags, VT_ARRAY_SIZE(iflags), fl,
 						  sizeof(fl))
 				: "-");
@@ -234,15 +231,16 @@ static void print_bars(const uint8_t *c)
 	}
 }
 
+static const char *const cmd_bits[] = {
+	"io", "memory", "bus-master", "special-cycles", "mwi", "vga-snoop",
+	"parity-error", NULL, "serr", "fast-b2b", "intx-disable" };
+static const char *const sts_bits[] = {
+	NULL, NULL, NULL, "intx-status", "cap-list", "66mhz", NULL, "fast-b2b",
+	"master-parity-error", NULL, NULL, "sig-target-abort", "rcv-target-abort",
+	"rcv-master-abort", "sig-system-error", "parity-error" };
+
 static void print_header(const uint8_t *c)
 {
-	static const char *const cmd_bits[] = {
-		"io", "memory", "bus-master", "special-cycles", "mwi", "vga-snoop",
-		"parity-error", NULL, "serr", "fast-b2b", "intx-disable" };
-	static const char *const sts_bits[] = {
-		NULL, NULL, NULL, "intx-status", "cap-list", "66mhz", NULL, "fast-b2b",
-		"master-parity-error", NULL, NULL, "sig-target-abort", "rcv-target-abort",
-		"rcv-master-abort", "sig-system-error", "parity-error" };
 	uint16_t cmd = rd16(c, 0x04), sts = rd16(c, 0x06);
 	uint8_t htype = c[0x0e];
 	char buf[256];
@@ -378,24 +376,251 @@ static void print_caps(const uint8_t *c, size_t len)
 	}
 }
 
+/* ---- JSON output (schema: docs/json.md) ---------------------------------- */
+
+/* The names of the set bits of @flags as an array ("bitN" for unnamed ones). */
+static void json_flags(struct vt_json *j, const char *key, uint32_t flags,
+		       const char *const *names, size_t nnames)
+{
+	vt_json_key(j, key);
+	vt_json_begin_array(j);
+	for (unsigned int b = 0; b < 32; b++) {
+		char buf[16];
+
+		if (!(flags & (1u << b)))
+			continue;
+		if (b < nnames && names[b]) {
+			vt_json_string(j, names[b]);
+		} else {
+			snprintf(buf, sizeof(buf), "bit%u", b);
+			vt_json_string(j, buf);
+		}
+	}
+	vt_json_end(j);
+}
+
+static void json_hex4(struct vt_json *j, const char *key, unsigned int v, int width)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%0*x", width, v);
+	vt_json_kv_string(j, key, buf);
+}
+
+static void json_device(struct vt_json *j, struct vni_ctx *ctx, struct vni_device *dev,
+			const struct vni_device_info *di)
+{
+	uint32_t ioas = 0;
+	bool iommufd = vni_ctx_iommufd(ctx) >= 0;
+
+	vni_ctx_ioas_id(ctx, &ioas);
+	vt_json_key(j, "device");
+	vt_json_begin_object(j);
+	vt_json_kv_string(j, "bdf", vni_device_bdf(dev));
+	json_hex4(j, "vendor", di->vendor, 4);
+	json_hex4(j, "device", di->device, 4);
+	json_hex4(j, "class", di->class_code, 6);
+	vt_json_kv_string(j, "class_name", vt_pci_class_name(di->class_code));
+	vt_json_kv_string(j, "cdev", di->cdev_path);
+	vt_json_kv_string(j, "backend", vni_backend_name(vni_ctx_backend(ctx)));
+	vt_json_key(j, "iommufd_dev_id");
+	if (iommufd)
+		vt_json_u64(j, di->dev_id);
+	else
+		vt_json_null(j);
+	vt_json_key(j, "ioas_id");
+	if (iommufd)
+		vt_json_u64(j, ioas);
+	else
+		vt_json_null(j);
+	vt_json_kv_u64(j, "vfio_flags", di->vfio_flags);
+	json_flags(j, "vfio_flag_names", di->vfio_flags, vfio_flags, VT_ARRAY_SIZE(vfio_flags));
+	vt_json_end(j);
+}
+
+static void json_regions(struct vt_json *j, struct vni_device *dev,
+			 const struct vni_device_info *di)
+{
+	vt_json_key(j, "regions");
+	vt_json_begin_array(j);
+	for (uint32_t i = 0; i < di->num_regions; i++) {
+		struct vni_region_info ri;
+		char nbuf[16];
+
+		vt_json_begin_object(j);
+		vt_json_kv_u64(j, "index", i);
+		vt_json_kv_string(j, "name", region_name(i, nbuf, sizeof(nbuf)));
+		if (vni_device_region_info(dev, i, &ri) < 0) {
+			vt_json_kv_string(j, "error", vni_strerror_last());
+		} else {
+			vt_json_kv_u64(j, "size", ri.size);
+			json_flags(j, "flags", ri.flags, rflags, VT_ARRAY_SIZE(rflags));
+			vt_json_kv_u64(j, "offset", ri.offset);
+		}
+		vt_json_end(j);
+	}
+	vt_json_end(j);
+}
+
+static void json_irqs(struct vt_json *j, struct vni_device *dev)
+{
+	vt_json_key(j, "interrupts");
+	vt_json_begin_array(j);
+	for (unsigned int t = VNI_IRQ_INTX; t <= VNI_IRQ_MSIX; t++) {
+		struct vni_irq_info ii;
+
+		vt_json_begin_object(j);
+		vt_json_kv_string(j, "type", irq_types[t]);
+		if (vni_device_irq_info(dev, (enum vni_irq_type)t, &ii) < 0) {
+			vt_json_kv_string(j, "error", vni_strerror_last());
+		} else {
+			vt_json_kv_u64(j, "count", ii.count);
+			json_flags(j, "flags", ii.count ? ii.flags : 0, iflags,
+				   VT_ARRAY_SIZE(iflags));
+		}
+		vt_json_end(j);
+	}
+	vt_json_end(j);
+}
+
+static void json_bars(struct vt_json *j, const uint8_t *c)
+{
+	vt_json_key(j, "bars");
+	vt_json_begin_array(j);
+	for (unsigned int i = 0; i < 6; i++) {
+		uint32_t lo = rd32(c, 0x10 + 4 * i);
+		bool mem64 = !(lo & 1) && ((lo >> 1) & 3) == 2 && i < 5;
+
+		vt_json_begin_object(j);
+		vt_json_kv_u64(j, "index", i);
+		if (lo & 1) {
+			vt_json_kv_string(j, "type", "io");
+			vt_json_kv_hex(j, "address", lo & ~(uint32_t)3, 1);
+		} else if (mem64 || lo != 0) {
+			uint64_t addr = lo & ~(uint32_t)0xf;
+
+			if (mem64)
+				addr |= (uint64_t)rd32(c, 0x10 + 4 * (i + 1)) << 32;
+			vt_json_kv_string(j, "type", "memory");
+			vt_json_kv_hex(j, "address", addr, 1);
+			vt_json_kv_u64(j, "bits", mem64 ? 64 : 32);
+			vt_json_kv_bool(j, "prefetchable", lo & 8);
+		} else {
+			vt_json_kv_string(j, "type", "unused");
+		}
+		vt_json_end(j);
+		if (mem64) {
+			/* the upper half of a 64-bit BAR has its own entry */
+			vt_json_begin_object(j);
+			vt_json_kv_u64(j, "index", ++i);
+			vt_json_kv_string(j, "type", "upper");
+			vt_json_end(j);
+		}
+	}
+	vt_json_end(j);
+}
+
+static void json_config(struct vt_json *j, const uint8_t *c, size_t len, size_t dump)
+{
+	static const char pins[] = "ABCD";
+	char hex[2 * CFG_MAX + 1];
+	uint8_t htype = c[0x0e];
+
+	for (size_t i = 0; i < dump; i++)
+		snprintf(hex + 2 * i, 3, "%02x", c[i]);
+	hex[2 * dump] = '\0';
+	vt_json_key(j, "config");
+	vt_json_begin_object(j);
+	vt_json_kv_u64(j, "size", len);
+	vt_json_kv_string(j, "hex", hex);
+	json_hex4(j, "vendor", rd16(c, 0x00), 4);
+	json_hex4(j, "device", rd16(c, 0x02), 4);
+	vt_json_kv_u64(j, "command", rd16(c, 0x04));
+	json_flags(j, "command_flags", rd16(c, 0x04), cmd_bits, VT_ARRAY_SIZE(cmd_bits));
+	vt_json_kv_u64(j, "status", rd16(c, 0x06));
+	json_flags(j, "status_flags", rd16(c, 0x06) & ~0x0600u, sts_bits,
+		   VT_ARRAY_SIZE(sts_bits));
+	vt_json_kv_u64(j, "revision", c[0x08]);
+	json_hex4(j, "class", (unsigned int)c[0x0b] << 16 | (unsigned int)c[0x0a] << 8 | c[0x09], 6);
+	vt_json_kv_u64(j, "header_type", htype & 0x7f);
+	vt_json_kv_bool(j, "multi_function", htype & 0x80);
+	if ((htype & 0x7f) == 0) {
+		json_bars(j, c);
+		json_hex4(j, "subsystem_vendor", rd16(c, 0x2c), 4);
+		json_hex4(j, "subsystem_device", rd16(c, 0x2e), 4);
+		vt_json_kv_u64(j, "interrupt_line", c[0x3c]);
+		vt_json_key(j, "interrupt_pin");
+		if (c[0x3d] >= 1 && c[0x3d] <= 4) {
+			char pin[2] = { pins[c[0x3d] - 1], '\0' };
+
+			vt_json_string(j, pin);
+		} else {
+			vt_json_null(j);
+		}
+	}
+	vt_json_end(j);
+}
+
+static void json_caps(struct vt_json *j, const uint8_t *c, size_t len)
+{
+	unsigned int pos, count = 0;
+
+	vt_json_key(j, "capabilities");
+	vt_json_begin_array(j);
+	pos = c[0x34] & ~3u;
+	while ((rd16(c, 0x06) & 0x10) && pos >= 0x40 && pos + 2 <= len && pos < CFG_STD &&
+	       ++count <= 48) {
+		vt_json_begin_object(j);
+		vt_json_kv_u64(j, "offset", pos);
+		vt_json_kv_u64(j, "id", c[pos]);
+		vt_json_kv_string(j, "name", cap_name(c[pos]));
+		vt_json_end(j);
+		pos = c[pos + 1] & ~3u;
+	}
+	vt_json_end(j);
+	vt_json_key(j, "extended_capabilities");
+	vt_json_begin_array(j);
+	pos = 0x100;
+	count = 0;
+	while (len > CFG_STD && pos >= 0x100 && pos + 4 <= len && ++count <= 96) {
+		uint32_t hdr = rd32(c, pos);
+
+		if (hdr == 0 || hdr == 0xffffffff)
+			break;
+		vt_json_begin_object(j);
+		vt_json_kv_u64(j, "offset", pos);
+		vt_json_kv_u64(j, "id", hdr & 0xffff);
+		vt_json_kv_u64(j, "version", (hdr >> 16) & 0xf);
+		vt_json_kv_string(j, "name", ext_cap_name(hdr & 0xffff));
+		vt_json_end(j);
+		pos = (hdr >> 20) & ~3u;
+	}
+	vt_json_end(j);
+}
+
 int main(int argc, char **argv)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
 	struct vni_device_info di;
 	char bdf[VNI_PCI_ADDR_STRLEN];
-	uint64_t dump = 64, cfg_size;
+	struct vni_region_info cri;
+	uint64_t dump = 64;
 	uint8_t *cfg = NULL;
 	size_t cfg_len;
+	bool json = false;
 	int verbose = 0, ret, c, rc = VT_EXIT_FAIL;
 
 	vt_set_prog(argv[0], "vni-inspect");
-	while ((c = getopt_long(argc, argv, "x:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "x:jvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'x':
 			if (vt_parse_size(optarg, &dump) < 0 || dump == 0 || dump > CFG_MAX)
 				return vt_usage_err("--hexdump: \"%s\" is not a byte count 1..%d",
 						    optarg, CFG_MAX);
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'v':
 			verbose++;
@@ -435,11 +660,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	print_device(ctx, dev, &di);
-	cfg_size = print_regions(dev, &di);
-	print_irqs(dev);
-
-	cfg_len = cfg_size ? (size_t)(cfg_size < CFG_MAX ? cfg_size : CFG_MAX) : CFG_STD;
+	/* the config region's size, or the standard header when unknown */
+	cfg_len = CFG_STD;
+	if (vni_device_region_info(dev, VNI_REGION_CONFIG, &cri) == 0 && cri.size)
+		cfg_len = (size_t)(cri.size < CFG_MAX ? cri.size : CFG_MAX);
 	cfg = calloc(1, CFG_MAX);
 	if (!cfg) {
 		vt_err("out of memory");
@@ -456,10 +680,27 @@ int main(int argc, char **argv)
 	}
 	if (dump > cfg_len)
 		dump = cfg_len;
-	printf("config space (%zu bytes; first %" PRIu64 " shown):\n", cfg_len, dump);
-	hexdump(cfg, (size_t)dump);
-	print_header(cfg);
-	print_caps(cfg, cfg_len);
+
+	if (json) {
+		struct vt_json j;
+
+		vt_json_init(&j, stdout);
+		vt_json_begin_object(&j);
+		json_device(&j, ctx, dev, &di);
+		json_regions(&j, dev, &di);
+		json_irqs(&j, dev);
+		json_config(&j, cfg, cfg_len, (size_t)dump);
+		json_caps(&j, cfg, cfg_len);
+		vt_json_end(&j);
+	} else {
+		print_device(ctx, dev, &di);
+		print_regions(dev, &di);
+		print_irqs(dev);
+		printf("config space (%zu bytes; first %" PRIu64 " shown):\n", cfg_len, dump);
+		hexdump(cfg, (size_t)dump);
+		print_header(cfg);
+		print_caps(cfg, cfg_len);
+	}
 	rc = VT_EXIT_OK;
 out:
 	free(cfg);

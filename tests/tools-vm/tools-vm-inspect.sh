@@ -44,6 +44,35 @@ t_run 0 "vni-inspect -x 256" vni-inspect -x 256 00:04.0
 t_grep out '^config space \((256|4096) bytes; first 256 shown\):$' "-x 256 header"
 t_eq "$(grep -c '^  0[0-9a-f]0: ' "$T_OUT")" 16 "256 bytes = 16 dump lines"
 
+# --json: the same facts as one object (docs/json.md)
+t_run 0 "vni-inspect --json" vni-inspect --json $E
+cp "$T_OUT" /tmp/inspect.json
+t_eq "$(wc -l </tmp/inspect.json | tr -d ' ')" 1 "JSON: one line"
+t_jq /tmp/inspect.json ".[0].device | .bdf == \"$E\" and .vendor == \"1234\" and .device == \"11e8\" and
+	.class == \"00ff00\" and .class_name == \"unclassified\" and
+	(.cdev | test(\"^/dev/vfio/devices/noiommu-vfio[0-9]+\$\")) and
+	(.iommufd_dev_id | type) == \"number\" and (.ioas_id | type) == \"number\" and
+	(.vfio_flag_names | index(\"pci\")) != null" "JSON: device"
+t_jq /tmp/inspect.json '.[0].regions | length >= 9 and
+	(.[0] | .index == 0 and .name == "BAR0" and .size == 1048576 and .offset == 0 and
+	 .flags == ["read", "write", "mmap"]) and
+	(.[1] | .name == "BAR1" and .size == 0) and
+	(.[7] | .name == "CONFIG" and (.size == 256 or .size == 4096) and .flags == ["read", "write"])' \
+	"JSON: regions (BAR0 1 MiB mmap, BAR1 absent, config)"
+t_jq /tmp/inspect.json '.[0].interrupts | map(.type) == ["INTx", "MSI", "MSI-X"] and
+	.[0].count == 1 and (.[0].flags | index("eventfd")) != null and .[1].count == 1 and
+	.[2].count == 0 and .[2].flags == []' "JSON: interrupts"
+t_jq /tmp/inspect.json '.[0].config | .hex[0:8] == "3412e811" and (.hex | length) == 128 and
+	.vendor == "1234" and .device == "11e8" and .class == "00ff00" and .header_type == 0 and
+	.multi_function == false and (.status_flags | index("cap-list")) != null and
+	.interrupt_pin == "A" and
+	(.bars[0] | .type == "memory" and .bits == 32 and .prefetchable == false and
+	 (.address | test("^0x[0-9a-f]+$"))) and (.bars | length) == 6' "JSON: config header and BARs"
+t_jq /tmp/inspect.json '.[0].capabilities | any(.id == 5 and .name == "MSI" and .offset >= 64)' "JSON: MSI capability"
+t_jq /tmp/inspect.json '.[0].extended_capabilities | type == "array"' "JSON: extended capabilities array"
+t_run 0 "vni-inspect --json -x 256" vni-inspect --json -x 256 $E
+t_jq "$T_OUT" '.[0].config.hex | length == 512' "JSON: -x 256 gives 256 bytes of hex"
+
 # The device is free again once vni-inspect exits: a second open works.
 t_run 0 "vni-inspect again" vni-inspect $E
 t_run 0 "vni-unbind" vni-unbind -q $E

@@ -76,6 +76,38 @@ t_driver() {
 	fi
 }
 
+# t_wait FILE REGEX DESCRIPTION: wait until a line of FILE (written by a
+# program in the background) matches; fails after 60 s. The bound is for a
+# missing line, not a delay the check depends on.
+t_wait() {
+	_n=0
+	while ! grep -Eq -- "$2" "$1" 2>/dev/null; do
+		_n=$((_n + 1))
+		if [ "$_n" -gt 300 ]; then
+			echo "#   $1:"
+			sed 's/^/#   | /' "$1" 2>/dev/null
+			T_FAIL=$((T_FAIL + 1))
+			echo "not ok - $3: /$2/ not in $1 within 60 s"
+			return 1
+		fi
+		sleep 0.2
+	done
+	t_ok "$3"
+}
+
+# t_jq FILE FILTER DESCRIPTION: jq -e FILTER over the JSON values in FILE
+# (slurped into one array) is true; a parse error fails too.
+t_jq() {
+	if jq -e -s "$2" "$1" >/dev/null 2>"$T_ERR"; then
+		t_ok "$3"
+	else
+		echo "#   jq -s '$2' $1:"
+		sed 's/^/#   | /' "$1" "$T_ERR"
+		T_FAIL=$((T_FAIL + 1))
+		echo "not ok - $3"
+	fi
+}
+
 t_finish() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" = 0 ]

@@ -18,9 +18,11 @@ for t in "$@"; do
 	vni-unbind) UNBIND=$t ;;
 	vni-inspect) INSPECT=$t ;;
 	vni-translate) TRANSLATE=$t ;;
+	vni-monitor) MONITOR=$t ;;
+	vni-hugepages) HUGEPAGES=$t ;;
 	esac
 done
-for v in LIST BIND UNBIND INSPECT TRANSLATE; do
+for v in LIST BIND UNBIND INSPECT TRANSLATE MONITOR HUGEPAGES; do
 	eval "[ -n \"\${$v:-}\" ]" || { echo "test-cli.sh: missing tool $v" >&2; exit 1; }
 done
 
@@ -31,7 +33,7 @@ trap 'rm -rf "$tmp"' EXIT
 # exe wrapper, which the tests get in MESON_EXE_WRAPPER.
 if [ -n "${MESON_EXE_WRAPPER:-}" ]; then
 	mkdir "$tmp/wrap" || exit 1
-	for v in LIST BIND UNBIND INSPECT TRANSLATE; do
+	for v in LIST BIND UNBIND INSPECT TRANSLATE MONITOR HUGEPAGES; do
 		eval "t=\$$v"
 		w=$tmp/wrap/$(basename "$t")
 		printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$MESON_EXE_WRAPPER" "$(realpath "$t")" >"$w"
@@ -67,7 +69,7 @@ expect() {
 	fi
 }
 
-for t in "$LIST" "$BIND" "$UNBIND" "$INSPECT" "$TRANSLATE"; do
+for t in "$LIST" "$BIND" "$UNBIND" "$INSPECT" "$TRANSLATE" "$MONITOR" "$HUGEPAGES"; do
 	n=$(basename "$t")
 	run 0 "$n --help" "$t" --help && expect out '^Usage: ' "$n --help prints usage"
 	expect out 'Exit status: 0 success' "$n --help documents exit codes"
@@ -160,6 +162,12 @@ if [ ! -e /dev/iommu ]; then
 	run 1 "vni-inspect without the device" "$INSPECT" 00:1f.7 && expect err 'no PCI device' "vni-inspect: names the missing device"
 	run 1 "vni-translate without a device" "$TRANSLATE" --no-device && expect err 'open a device' "vni-translate: says a device must be open"
 fi
+
+# vni-monitor / vni-hugepages (their behaviour: tools-hugepages on a fake
+# sysfs tree, tools-monitor-* in QEMU)
+run 2 "vni-monitor --source bad" "$MONITOR" --source nowhere && expect err 'neither kernel nor udev' "vni-monitor: names the sources"
+run 2 "vni-monitor stray argument" "$MONITOR" extra
+run 2 "vni-hugepages unknown command" "$HUGEPAGES" grow && expect err 'show, reserve, release' "vni-hugepages: lists the commands"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
