@@ -152,6 +152,10 @@ int nvme_open(struct nvme_ctrl *c, const char *bdf, bool use_irq)
 			return fail("enabling MSI-X", ret);
 	}
 
+	/* Enough PRP list pages for every slot of every queue. */
+	ret = prp_pool_new(c->ctx, (size_t)(NVME_MAX_IOQ + 1) * NVME_QDEPTH, &c->prp_pool);
+	if (ret < 0)
+		return fail("creating the PRP list pool", ret);
 	ret = nvme_queue_alloc(c, &c->admin, 0, NVME_QDEPTH);
 	if (ret < 0)
 		return ret;
@@ -365,6 +369,7 @@ void nvme_close(struct nvme_ctrl *c)
 	for (unsigned int i = 0; i < c->nioq; i++)
 		nvme_queue_free(&c->io[i]);
 	nvme_queue_free(&c->admin);
+	prp_pool_free(&c->prp_pool);
 	if (c->idbuf)
 		vni_dma_free(c->ctx, c->idbuf);
 	c->idbuf = NULL;

@@ -196,6 +196,18 @@ static void print_identify(const struct nvme_ctrl *c)
 	       " bytes (%s)\n", nvme_prog, c->nsid, c->lba_size, c->nsze, c->nsze * c->lba_size, cap);
 }
 
+/* Where the PRP list pages live: one per queue slot, from the pool. */
+static void print_prp_pool(const struct nvme_ctrl *c)
+{
+	struct vni_dma_pool_info pi;
+
+	if (vni_dma_pool_info(c->prp_pool, &pi) < 0)
+		return;
+	printf("%s: PRP lists: DMA pool of %zu KiB objects, %" PRIu64 " in use, %" PRIu64
+	       " chunk(s) (%" PRIu64 " of them 2 MiB hugepages), %" PRIu64 " KiB\n", nvme_prog,
+	       pi.obj_size >> 10, pi.in_use, pi.chunks, pi.huge_chunks, pi.bytes >> 10);
+}
+
 static int cmd_read(struct nvme_ctrl *c, const struct opts *o, uint64_t lba, uint64_t n,
 		    const char *file, struct buf *b)
 {
@@ -559,6 +571,7 @@ int main(int argc, char **argv)
 		print_identify(&c);
 		printf("%s: %u I/O queue pair(s) of %u entries created\n", nvme_prog, c.nioq,
 		       c.io[0].depth);
+		print_prp_pool(&c);
 	} else if (ret == 0 && strcmp(cmd, "read") == 0) {
 		ret = cmd_read(&c, &o, a, b, nargs == 3 ? argv[optind + 4] : NULL, &bufs[0]);
 	} else if (ret == 0 && strcmp(cmd, "write") == 0) {

@@ -101,9 +101,6 @@ _Static_assert(sizeof(struct nvme_cqe) == 16, "CQ entry is 16 bytes");
 
 #define NVME_STATUS_CODE(st) (((st) >> 1) & 0x7ff)   /* SCT << 8 | SC */
 
-/* PRP list pages (prp.c): one place to switch to a DMA pool later. */
-struct prp_pages;
-
 /* One outstanding command (index = command identifier). */
 struct nvme_slot {
 	bool busy;
@@ -131,7 +128,6 @@ struct nvme_queue {
 	unsigned int inflight;
 	uint64_t irqs;               /* eventfd wake-ups that carried a count */
 	struct nvme_slot slot[NVME_QDEPTH];
-	struct prp_pages *prp;
 };
 
 struct nvme_ctrl {
@@ -150,6 +146,7 @@ struct nvme_ctrl {
 	struct nvme_queue admin;
 	struct nvme_queue io[NVME_MAX_IOQ];
 	unsigned int nioq;
+	struct vni_dma_pool *prp_pool;  /* PRP list pages, one per queue slot */
 	void *idbuf;                 /* 4 KiB identify buffer */
 	/* Identify results */
 	char model[41], serial[21], firmware[9];
@@ -182,10 +179,10 @@ void nvme_release(struct nvme_queue *q, int cid);
 int nvme_admin(struct nvme_ctrl *c, struct nvme_sqe *sqe, uint32_t *dw0);
 
 /* prp.c */
-int prp_pages_new(struct vni_ctx *ctx, unsigned int npages, struct prp_pages **pp);
-void prp_pages_free(struct vni_ctx *ctx, struct prp_pages **pp);
-int prp_page_get(struct prp_pages *p, uint64_t **page, uint64_t *dma);
-void prp_page_put(struct prp_pages *p, uint64_t *page);
+int prp_pool_new(struct vni_ctx *ctx, size_t max_pages, struct vni_dma_pool **poolp);
+void prp_pool_free(struct vni_dma_pool **poolp);
+int prp_page_get(struct vni_dma_pool *pool, uint64_t **page, uint64_t *dma);
+void prp_page_put(struct vni_dma_pool *pool, uint64_t *page);
 int nvme_build_prps(struct vni_ctx *ctx, const void *buf, size_t len,
 		    struct nvme_slot *slot, struct nvme_sqe *sqe);
 

@@ -3,90 +3,42 @@
  * PRPs: the pages that hold PRP lists, and PRP1/PRP2/list building from the
  * library's DMA segments of a buffer.
  *
- * PRP list pages come from one vni_dma_alloc() buffer carved into 4 KiB
- * pages (each page of such a buffer is 4 KiB aligned in DMA address space,
- * and a PRP list page needs nothing more). This is the one place to switch
- * to a DMA pool.
+ * PRP list pages come from one DMA pool of 4 KiB objects per controller:
+ * a pool object is aligned to its size in DMA address space and never
+ * straddles a page, which is all a PRP list page needs. Each queue slot
+ * takes its page when the queue is allocated and keeps it.
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "nvme.h"
 
-struct prp_pages {
-	uint8_t *base;
-	unsigned int npages;
-	unsigned int nfree;
-	uint64_t *dma;               /* per page */
-	unsigned int *free;          /* stack of free page indexes */
-};
-
-int prp_pages_new(struct vni_ctx *ctx, unsigned int npages, struct prp_pages **pp)
+int prp_pool_new(struct vni_ctx *ctx, size_t max_pages, struct vni_dma_pool **poolp)
 {
-	struct prp_pages *p;
-	void *base = NULL;
+	return vni_dma_pool_create(ctx, NVME_PAGE, max_pages, 0, poolp);
+}
+
+void prp_pool_free(struct vni_dma_pool **poolp)
+{
+	if (*poolp)
+		(void)vni_dma_pool_destroy(poolp);
+}
+
+int prp_page_get(struct vni_dma_pool *pool, uint64_t **page, uint64_t *dma)
+{
+	void *obj = NULL;
 	int ret;
 
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->dma = calloc(npages, sizeof(*p->dma));
-	p->free = calloc(npages, sizeof(*p->free));
-	if (!p->dma || !p->free) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	ret = vni_dma_alloc(ctx, (size_t)npages * NVME_PAGE, 0, &base);
+	ret = vni_dma_pool_alloc(pool, &obj, dma);
 	if (ret < 0)
-		goto fail;
-	p->base = base;
-	p->npages = npages;
-	for (unsigned int i = 0; i < npages; i++) {
-		ret = vni_dma_addr(ctx, p->base + (size_t)i * NVME_PAGE, &p->dma[i]);
-		if (ret < 0)
-			goto fail;
-		p->free[p->nfree++] = npages - 1 - i;
-	}
-	*pp = p;
-	return 0;
-fail:
-	prp_pages_free(ctx, &p);
-	return ret;
-}
-
-void prp_pages_free(struct vni_ctx *ctx, struct prp_pages **pp)
-{
-	struct prp_pages *p = *pp;
-
-	if (!p)
-		return;
-	if (p->base)
-		vni_dma_free(ctx, p->base);
-	free(p->dma);
-	free(p->free);
-	free(p);
-	*pp = NULL;
-}
-
-int prp_page_get(struct prp_pages *p, uint64_t **page, uint64_t *dma)
-{
-	unsigned int i;
-
-	if (p->nfree == 0)
-		return -ENOMEM;
-	i = p->free[--p->nfree];
-	*page = (uint64_t *)(void *)(p->base + (size_t)i * NVME_PAGE);
-	*dma = p->dma[i];
+		return ret;
+	*page = obj;
 	return 0;
 }
 
-void prp_page_put(struct prp_pages *p, uint64_t *page)
+void prp_page_put(struct vni_dma_pool *pool, uint64_t *page)
 {
-	size_t i = (size_t)((uint8_t *)page - p->base) / NVME_PAGE;
-
-	p->free[p->nfree++] = (unsigned int)i;
+	(void)vni_dma_pool_free(pool, page);
 }
 
 /*

@@ -45,11 +45,8 @@ int nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid,
 		ret = vni_dma_addr(c->ctx, cq, &q->cq_dma);
 	if (ret < 0)
 		goto fail;
-	ret = prp_pages_new(c->ctx, depth, &q->prp);
-	if (ret < 0)
-		goto fail;
 	for (unsigned int i = 0; i < depth; i++) {
-		ret = prp_page_get(q->prp, &q->slot[i].prp_list, &q->slot[i].prp_list_dma);
+		ret = prp_page_get(c->prp_pool, &q->slot[i].prp_list, &q->slot[i].prp_list_dma);
 		if (ret < 0)
 			goto fail;
 	}
@@ -69,10 +66,9 @@ void nvme_queue_free(struct nvme_queue *q)
 		return;
 	for (unsigned int i = 0; i < q->depth; i++) {
 		if (q->slot[i].prp_list)
-			prp_page_put(q->prp, q->slot[i].prp_list);
+			prp_page_put(q->ctrl->prp_pool, q->slot[i].prp_list);
 		q->slot[i].prp_list = NULL;
 	}
-	prp_pages_free(ctx, &q->prp);
 	if (q->sq)
 		vni_dma_free(ctx, q->sq);
 	if (q->cq)
