@@ -54,6 +54,10 @@ struct vnip_sys {
 	int (*munlock)(const void *addr, size_t len);
 	ssize_t (*readlink)(const char *path, char *buf, size_t len);
 	ssize_t (*getdents64)(int fd, void *buf, size_t len);
+	/* Not a system call: the names of the PCI devices in sysfs
+	 * ("0000:00:04.0"), each passed to fn until it returns < 0. Returns 0,
+	 * fn's negative value, or -errno (unlike the calls above). */
+	int (*pci_enum)(int (*fn)(void *arg, const char *name), void *arg);
 	int (*eventfd)(unsigned int initval, int flags);
 	int (*capget)(void *hdr, void *data);
 	int (*stat)(const char *path, struct stat *st);
@@ -75,6 +79,9 @@ extern const struct vnip_sys vnip_sys_default;
 	"the vfionoiommu-dkms package"
 #define VNIP_DEV_IOMMU "/dev/iommu"
 #define VNIP_DEV_VFIO_DEVICES "/dev/vfio/devices"
+
+/* The default pci_enum: libudev's "pci" subsystem (pci.c). */
+int vnip_pci_enum_udev(int (*fn)(void *arg, const char *name), void *arg);
 
 /* Wrappers returning -errno; they retry on EINTR. */
 int vnip_open(const char *path, int flags);

@@ -57,6 +57,7 @@ static int sys_stat(const char *path, struct stat *st)
 	.munlock = munlock, \
 	.readlink = readlink, \
 	.getdents64 = sys_getdents64, \
+	.pci_enum = vnip_pci_enum_udev, \
 	.eventfd = eventfd, \
 	.capget = sys_capget, \
 	.stat = sys_stat, \

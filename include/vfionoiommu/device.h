@@ -99,7 +99,8 @@ int vni_device_close(struct vni_device **devp);
  * vni_device_bdf() - PCI address of a device
  * @dev: device
  *
- * Return: "dddd:bb:dd.f" (owned by @dev), or NULL for a NULL @dev.
+ * Return: the canonical address as vni_pci_addr_format() writes it (owned
+ * by @dev), or NULL for a NULL @dev.
  */
 const char *vni_device_bdf(const struct vni_device *dev);
 
