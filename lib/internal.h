@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include <vfionoiommu/vfionoiommu.h>
+#include <vfionoiommu/util.h>
 
 #include "iova.h"
 
@@ -107,6 +108,15 @@ int vnip_cdev_node_check(const char *bdf, const char *name);
  * into buf. Returns 1 found, 0 none, -errno. */
 int vnip_dir_find(const char *path, bool (*match)(const char *name),
 		  char *buf, size_t len);
+
+/* ---- extensible output structs (docs/usage.md, "Extensible structs") ------
+ * The caller sets the first member, struct_size, to sizeof() of the struct
+ * it was built with. vnip_out_check() refuses a size below v0, the size of
+ * the struct's first version (today's sizeof: SONAME 0 is that version);
+ * vnip_out() copies a filled local struct of len bytes into dst, at most
+ * the caller's size, and sets dst's struct_size to the bytes copied. */
+int vnip_out_check(const void *dst, size_t v0, const char *fn);
+void vnip_out(void *dst, void *src, size_t len);
 
 /* ---- errors and logging ---------------------------------------------------- */
 /* Record a failure (message for vni_strerror_last, logged at ERROR);

@@ -93,6 +93,9 @@ int vni_pci_addr_format(const struct vni_pci_addr *addr, char *buf, size_t len)
 	if (addr->dev > 0x1f || addr->fn > 7)
 		return vnip_err(-EINVAL, "vni_pci_addr_format: device %#x or function %#x out of range",
 				addr->dev, addr->fn);
+	if (addr->reserved[0])
+		return vnip_err(-EINVAL, "vni_pci_addr_format: reserved byte is %#x, not 0",
+				addr->reserved[0]);
 	/* "%04x" pads to 4 digits and widens by itself, as the kernel's name. */
 	n = snprintf(tmp, sizeof(tmp), "%04x:%02x:%02x.%x", (unsigned int)addr->domain,
 		     addr->bus, addr->dev, addr->fn);
@@ -286,6 +289,25 @@ static bool filter_match(const struct vni_pci_filter *f,
 	return true;
 }
 
+/* Room for later match fields: what this version does not know must be 0. */
+static int filter_check(const struct vni_pci_filter *f)
+{
+	const uint32_t known = VNI_PCI_MATCH_VENDOR | VNI_PCI_MATCH_DEVICE |
+		VNI_PCI_MATCH_CLASS | VNI_PCI_MATCH_ADDR | VNI_PCI_MATCH_DRIVER |
+		VNI_PCI_MATCH_VFIO | VNI_PCI_MATCH_NOIOMMU;
+
+	if (f->flags & ~known)
+		return vnip_err(-EINVAL, "vni_pci_scan: unknown filter flags %#x",
+				f->flags & ~known);
+	for (size_t i = 0; i < VNIP_ARRAY_SIZE(f->reserved); i++)
+		if (f->reserved[i])
+			return vnip_err(-EINVAL, "vni_pci_scan: filter reserved[%zu] is not 0 "
+					"(initialize the filter with {0})", i);
+	if (f->addr.reserved[0])
+		return vnip_err(-EINVAL, "vni_pci_scan: filter addr.reserved is not 0");
+	return 0;
+}
+
 static int cmp_info(const void *a, const void *b)
 {
 	const struct vni_pci_addr *x = &((const struct vni_pci_dev_info *)a)->addr;
@@ -376,6 +398,9 @@ int vni_pci_scan(const struct vni_pci_filter *filter,
 		return vnip_err(-EINVAL, "vni_pci_scan: NULL argument");
 	*list = NULL;
 	*count = 0;
+	ret = filter ? filter_check(filter) : 0;
+	if (ret < 0)
+		return ret;
 	ret = vnip_sys.pci_enum(scan_one, &sc);
 	if (ret < 0) {
 		vnip_free(sc.arr);

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <vfionoiommu/vfionoiommu.h>
+#include <vfionoiommu/util.h>
 
 #define VT_EXIT_OK 0
 #define VT_EXIT_FAIL 1

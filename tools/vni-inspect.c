@@ -160,7 +160,7 @@ static uint64_t print_regions(struct vni_device *dev, const struct vni_device_in
 	printf("  %-5s  %-6s  %-18s  %-9s  %-17s  %s\n", "INDEX", "NAME", "SIZE", "", "FLAGS",
 	       "OFFSET");
 	for (uint32_t i = 0; i < di->num_regions; i++) {
-		struct vni_region_info ri;
+		struct vni_region_info ri = { .struct_size = sizeof(ri) };
 		char nbuf[16], sz[32], fl[64];
 		int ret = vni_device_region_info(dev, i, &ri);
 
@@ -193,7 +193,7 @@ static void print_irqs(struct vni_device *dev)
 
 	printf("interrupts:\n");
 	for (unsigned int t = VNI_IRQ_INTX; t <= VNI_IRQ_MSIX; t++) {
-		struct vni_irq_info ii;
+		struct vni_irq_info ii = { .struct_size = sizeof(ii) };
 		char fl[96];
 
 		if (vni_device_irq_info(dev, (enum vni_irq_type)t, &ii) < 0) {
@@ -382,7 +382,7 @@ int main(int argc, char **argv)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_device_info di;
+	struct vni_device_info di = { .struct_size = sizeof(di) };
 	char bdf[VNI_PCI_ADDR_STRLEN];
 	uint64_t dump = 64, cfg_size;
 	uint8_t *cfg = NULL;

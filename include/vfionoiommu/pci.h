@@ -163,17 +163,6 @@ struct vni_pci_filter {
 };
 
 /**
- * vni_pci_filter_parse_id() - fill a filter from "VVVV:DDDD" or "VVVV:"
- * @s:      vendor[:device] in hexadecimal, as lspci -d takes it
- *          ("8086:10d3", "1234:", "1234")
- * @filter: vendor (and device if given) are set and their flags added;
- *          other fields untouched
- *
- * Return: 0; -EINVAL on NULL arguments or a malformed string.
- */
-int vni_pci_filter_parse_id(const char *s, struct vni_pci_filter *filter);
-
-/**
  * vni_pci_scan() - list PCI devices
  * @filter: which devices to return, NULL for all
  * @list:   output: array allocated by the library (free with vni_pci_list_free()),

@@ -13,6 +13,9 @@
  *   dma.h     DMA map/unmap/alloc/free and DMA address translation; IOVA layout
  *   mmio.h    ordered register access (writel/readl rules) and barriers
  *
+ * Not included here: util.h, helpers for tools and command lines (log level
+ * names, "VVVV:DDDD" ID filters), which drivers do not need.
+ *
  * Typical use:
  *
  *   struct vni_ctx *ctx;  struct vni_device *dev;  void *buf;  uint64_t dma;

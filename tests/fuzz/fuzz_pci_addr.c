@@ -18,9 +18,10 @@
  *     leading zero above (the kernel's "%04x");
  *   - a buffer shorter than the result gives -ENOSPC and stays untouched.
  * For a rejected input: -EINVAL and the output struct is untouched.
- * For the formatter: any struct with device <= 0x1f and function <= 7
- * formats (every 32-bit domain), and parses back to the same domain, bus,
- * device and function.
+ * For the formatter: any struct with device <= 0x1f, function <= 7 and a
+ * zero reserved byte formats (every 32-bit domain), and parses back to the
+ * same domain, bus, device and function; any other gives -EINVAL and
+ * writes nothing.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -125,9 +126,11 @@ static void fuzz_format(const uint8_t *data, size_t size)
 	memcpy(&a, data, sizeof(a));
 	memset(buf, CANARY, sizeof(buf));
 	ret = vni_pci_addr_format(&a, buf, sizeof(buf));
-	if (a.dev > 0x1f || a.fn > 7) {
-		FUZZ_CHECK(ret == -EINVAL, "out of range dev %#x fn %#x: format returned %d",
-			   a.dev, a.fn, ret);
+	if (a.dev > 0x1f || a.fn > 7 || a.reserved[0]) {
+		FUZZ_CHECK(ret == -EINVAL, "dev %#x fn %#x reserved %#x: format returned %d",
+			   a.dev, a.fn, a.reserved[0], ret);
+		for (size_t i = 0; i < sizeof(buf); i++)
+			FUZZ_CHECK((unsigned char)buf[i] == CANARY, "refused format wrote byte %zu", i);
 		return;
 	}
 	FUZZ_CHECK(ret == 0, "domain %#x bus %#x dev %#x fn %#x: format returned %d",

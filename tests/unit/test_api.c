@@ -422,7 +422,7 @@ static void test_last_error(void **state)
 static void test_ctx_bad(void **state)
 {
 	struct vni_ctx *ctx = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	uint32_t id;
 
 	(void)state;
@@ -471,10 +471,10 @@ static void test_device_bad(void **state)
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL, *dev2 = NULL;
 	struct vni_pci_dev_info pinfo;
-	struct vni_device_info di;
-	struct vni_region_info ri;
-	struct vni_irq_info ii;
-	struct vni_ctx_stats st;
+	struct vni_device_info di = { .struct_size = sizeof(di) };
+	struct vni_region_info ri = { .struct_size = sizeof(ri) };
+	struct vni_irq_info ii = { .struct_size = sizeof(ii) };
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	uint32_t v32;
 	uint64_t v64;
 	uint8_t b[8];
@@ -651,7 +651,7 @@ static void test_dma_bad(void **state)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_dma_mapping_info mi;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 	struct vni_dma_seg segs[4];
 	uint64_t dma;
 	size_t n, contig;
@@ -849,7 +849,7 @@ static void test_two_devices(void **state)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *a = NULL, *b = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	void *buf;
 	uint64_t d1, d2;
 
@@ -889,8 +889,8 @@ static void test_close_invalidates(void **state)
 	const size_t len = 256u << 10;
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_dma_mapping_info mi;
-	struct vni_ctx_stats st;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	struct vni_dma_seg seg;
 	char *mem, *buf;
 	uint64_t d_before, d_after, pa;
