@@ -115,7 +115,7 @@ static int run(int b, char *mem)
 	struct fake_cfg cfg = fake_default_cfg();
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	double map_ms[ROUNDS], alloc_ms[ROUNDS];
 	const char *bdf = b == VNI_BACKEND_NOIOMMU ? "0000:00:04.0" : "0000:00:07.0";
 	unsigned int fl = b == VNI_BACKEND_LEGACY ? VNI_DMA_MAP_MAY_MOVE : 0;

@@ -400,7 +400,7 @@ int main(int argc, char **argv)
 	unsigned int rounds = 15;
 	struct fake_cfg cfg;
 	struct vni_device *dev = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	struct layout l4k, l2m;
 	double m4k_all[NMETHODS], m4k_8m[NMETHODS], m2m_all[NMETHODS], m2m_8m[NMETHODS];
 	double null_ioctl, pm, r4k, r2m;

@@ -419,8 +419,8 @@ static int run_kind(struct env *e, enum kind kind)
 
 	if (e->ctx) {
 		uint64_t bm[32], bu[32], lm[32], lu[32];
-		struct vni_ctx_stats s0, s1;
-		struct vni_dma_mapping_info mi;
+		struct vni_ctx_stats s0 = { .struct_size = sizeof(s0) }, s1 = { .struct_size = sizeof(s1) };
+		struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 		int r;
 
 		for (r = 0; r < e->o.repeat; r++) {
@@ -490,7 +490,7 @@ static int run_kind(struct env *e, enum kind kind)
 			goto fail;
 		}
 		runs = count_runs(pfns, npages);
-		memset(&mi, 0, sizeof(mi));
+		mi = (struct vni_dma_mapping_info){ .struct_size = sizeof(mi) };
 		vni_dma_lookup(e->ctx, mem, &mi);
 		printf("  GET_PA calls for the mapping: %" PRIu64 "; physically contiguous runs "
 		       "(pagemap): %" PRIu64 " (%.1f pages per run); table %" PRIu64 " KiB, "

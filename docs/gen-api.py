@@ -8,7 +8,8 @@
 
 DIR defaults to include/vfionoiommu next to this script's parent. The
 headers are taken in the order the umbrella header vfionoiommu.h includes
-them (version.h comes from version.h.in).
+them (version.h comes from version.h.in), then the ones it leaves out
+(util.h), by name.
 
 Both modes also lint the headers and fail (exit 1) when a public function
 (a prototype named vni_*) has no kernel-doc comment ("name() - summary"),
@@ -269,6 +270,10 @@ def header_order(include):
     out = ["vfionoiommu.h"]
     for n in names:
         if n not in out:
+            out.append(n)
+    # Headers the umbrella leaves out (util.h) follow, by name.
+    for n in sorted(os.listdir(include)):
+        if n.endswith(".h") and n not in out:
             out.append(n)
     return out
 

@@ -164,8 +164,8 @@ int main(int argc, char **argv)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_device_info info;
-	struct vni_irq_info irq;
+	struct vni_device_info info = { .struct_size = sizeof(info) };
+	struct vni_irq_info irq = { .struct_size = sizeof(irq) };
 	char bdf[VNI_PCI_ADDR_STRLEN];
 	volatile uint8_t *bar;
 	void *barp = NULL, *src = NULL, *dst = NULL;

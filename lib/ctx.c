@@ -216,11 +216,16 @@ int vni_ctx_ioas_id(const struct vni_ctx *ctx, uint32_t *ioas_id)
 	return 0;
 }
 
-int vni_ctx_stats(const struct vni_ctx *ctx, struct vni_ctx_stats *st)
+int vni_ctx_stats(const struct vni_ctx *ctx, struct vni_ctx_stats *out)
 {
-	if (!ctx || !st)
+	struct vni_ctx_stats s = { 0 }, *st = &s;
+	int ret;
+
+	if (!ctx || !out)
 		return vnip_err(-EINVAL, "vni_ctx_stats: NULL argument");
-	memset(st, 0, sizeof(*st));
+	ret = vnip_out_check(out, sizeof(*out), "vni_ctx_stats");
+	if (ret < 0)
+		return ret;
 	st->get_pa_calls = atomic_load(&ctx->st_get_pa);
 	st->map_calls = atomic_load(&ctx->st_map);
 	st->unmap_calls = atomic_load(&ctx->st_unmap);
@@ -232,5 +237,6 @@ int vni_ctx_stats(const struct vni_ctx *ctx, struct vni_ctx_stats *st)
 	st->leaf_4k = atomic_load(&ctx->xlate.leaf_4k);
 	st->devices = atomic_load(&ctx->st_devices);
 	st->stuck_pins = atomic_load(&ctx->st_leaked_pins);
+	vnip_out(out, st, sizeof(*st));
 	return 0;
 }

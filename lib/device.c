@@ -756,11 +756,16 @@ struct vni_ctx *vni_device_ctx(const struct vni_device *dev)
 	return dev->ctx;
 }
 
-int vni_device_get_info(const struct vni_device *dev, struct vni_device_info *info)
+int vni_device_get_info(const struct vni_device *dev, struct vni_device_info *out)
 {
-	if (!dev || !info)
+	struct vni_device_info i = { 0 }, *info = &i;
+	int ret;
+
+	if (!dev || !out)
 		return vnip_err(-EINVAL, "vni_device_get_info: NULL argument");
-	memset(info, 0, sizeof(*info));
+	ret = vnip_out_check(out, sizeof(*out), "vni_device_get_info");
+	if (ret < 0)
+		return ret;
 	info->vendor = dev->vendor;
 	info->device = dev->device;
 	info->class_code = dev->class_code;
@@ -769,22 +774,28 @@ int vni_device_get_info(const struct vni_device *dev, struct vni_device_info *in
 	info->num_irqs = dev->num_irqs;
 	info->vfio_flags = dev->vfio_flags;
 	memcpy(info->cdev_path, dev->cdev_path, sizeof(info->cdev_path));
+	vnip_out(out, info, sizeof(*info));
 	return 0;
 }
 
 int vni_device_region_info(const struct vni_device *dev, unsigned int index,
-			   struct vni_region_info *info)
+			   struct vni_region_info *out)
 {
+	struct vni_region_info i = { 0 }, *info = &i;
 	struct vfio_region_info ri;
 	int ret;
 
-	if (!dev || !info)
+	if (!dev || !out)
 		return vnip_err(-EINVAL, "vni_device_region_info: NULL argument");
+	ret = vnip_out_check(out, sizeof(*out), "vni_device_region_info");
+	if (ret < 0)
+		return ret;
 	if (index >= dev->num_regions)
 		return vnip_err(-EINVAL, "%s: region %u does not exist (device has %u)",
 				dev->bdf, index, dev->num_regions);
 	if (index < VNIP_NUM_REGIONS) {
-		*info = dev->regions[index];
+		i = dev->regions[index];
+		vnip_out(out, info, sizeof(*info));
 		return 0;
 	}
 	memset(&ri, 0, sizeof(ri));
@@ -794,11 +805,11 @@ int vni_device_region_info(const struct vni_device *dev, unsigned int index,
 	if (ret < 0)
 		return vnip_err(ret, "%s: VFIO_DEVICE_GET_REGION_INFO %u failed",
 				dev->bdf, index);
-	memset(info, 0, sizeof(*info));
 	info->index = index;
 	info->flags = ri.flags;
 	info->size = ri.size;
 	info->offset = ri.offset;
+	vnip_out(out, info, sizeof(*info));
 	return 0;
 }
 
@@ -1030,13 +1041,17 @@ int vni_device_reset(struct vni_device *dev)
 }
 
 int vni_device_irq_info(const struct vni_device *dev, enum vni_irq_type type,
-			struct vni_irq_info *info)
+			struct vni_irq_info *out)
 {
+	struct vni_irq_info i = { 0 }, *info = &i;
 	struct vfio_irq_info ii;
 	int ret;
 
-	if (!dev || !info)
+	if (!dev || !out)
 		return vnip_err(-EINVAL, "vni_device_irq_info: NULL argument");
+	ret = vnip_out_check(out, sizeof(*out), "vni_device_irq_info");
+	if (ret < 0)
+		return ret;
 	if ((unsigned int)type > VNI_IRQ_MSIX)
 		return vnip_err(-EINVAL, "vni_device_irq_info: unknown IRQ type %d", (int)type);
 	memset(&ii, 0, sizeof(ii));
@@ -1046,10 +1061,10 @@ int vni_device_irq_info(const struct vni_device *dev, enum vni_irq_type type,
 	if (ret < 0)
 		return vnip_err(ret, "%s: VFIO_DEVICE_GET_IRQ_INFO %d failed", dev->bdf,
 				(int)type);
-	memset(info, 0, sizeof(*info));
 	info->type = (uint32_t)type;
 	info->flags = ii.flags;
 	info->count = ii.count;
+	vnip_out(out, info, sizeof(*info));
 	return 0;
 }
 

@@ -684,14 +684,18 @@ int vni_dma_segments(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 }
 
 int vni_dma_lookup(struct vni_ctx *ctx, const void *vaddr,
-		   struct vni_dma_mapping_info *info)
+		   struct vni_dma_mapping_info *out)
 {
+	struct vni_dma_mapping_info mi = { 0 }, *info = &mi;
 	uint64_t va = (uint64_t)(uintptr_t)vaddr;
 	ptrdiff_t i;
-	int ret = 0;
+	int ret;
 
-	if (!ctx || !info)
+	if (!ctx || !out)
 		return vnip_err(-EINVAL, "vni_dma_lookup: NULL argument");
+	ret = vnip_out_check(out, sizeof(*out), "vni_dma_lookup");
+	if (ret < 0)
+		return ret;
 	pthread_mutex_lock(&ctx->lock);
 	i = find_le(ctx, va);
 	if (i < 0 || ctx->maps[i].va + ctx->maps[i].len <= va) {
@@ -699,12 +703,12 @@ int vni_dma_lookup(struct vni_ctx *ctx, const void *vaddr,
 	} else {
 		const struct vnip_mapping *m = &ctx->maps[i];
 
-		memset(info, 0, sizeof(*info));
 		info->vaddr = (void *)(uintptr_t)m->va;
 		info->len = (size_t)m->len;
 		info->page_size = m->page_size;
 		info->runs = m->runs;
 		info->flags = m->flags;
+		vnip_out(out, info, sizeof(*info));
 	}
 	pthread_mutex_unlock(&ctx->lock);
 	return ret;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include <vfionoiommu/vfionoiommu.h>
+#include <vfionoiommu/util.h>
 
 #include "iova.h"
 
@@ -54,6 +55,10 @@ struct vnip_sys {
 	int (*munlock)(const void *addr, size_t len);
 	ssize_t (*readlink)(const char *path, char *buf, size_t len);
 	ssize_t (*getdents64)(int fd, void *buf, size_t len);
+	/* Not a system call: the names of the PCI devices in sysfs
+	 * ("0000:00:04.0"), each passed to fn until it returns < 0. Returns 0,
+	 * fn's negative value, or -errno (unlike the calls above). */
+	int (*pci_enum)(int (*fn)(void *arg, const char *name), void *arg);
 	int (*eventfd)(unsigned int initval, int flags);
 	int (*capget)(void *hdr, void *data);
 	int (*stat)(const char *path, struct stat *st);
@@ -75,6 +80,9 @@ extern const struct vnip_sys vnip_sys_default;
 	"the vfionoiommu-dkms package"
 #define VNIP_DEV_IOMMU "/dev/iommu"
 #define VNIP_DEV_VFIO_DEVICES "/dev/vfio/devices"
+
+/* The default pci_enum: libudev's "pci" subsystem (pci.c). */
+int vnip_pci_enum_udev(int (*fn)(void *arg, const char *name), void *arg);
 
 /* Wrappers returning -errno; they retry on EINTR. */
 int vnip_open(const char *path, int flags);
@@ -102,6 +110,15 @@ int vnip_cdev_node_check(const char *bdf, const char *name);
  * into buf. Returns 1 found, 0 none, -errno. */
 int vnip_dir_find(const char *path, bool (*match)(const char *name),
 		  char *buf, size_t len);
+
+/* ---- extensible output structs (docs/usage.md, "Extensible structs") ------
+ * The caller sets the first member, struct_size, to sizeof() of the struct
+ * it was built with. vnip_out_check() refuses a size below v0, the size of
+ * the struct's first version (today's sizeof: SONAME 0 is that version);
+ * vnip_out() copies a filled local struct of len bytes into dst, at most
+ * the caller's size, and sets dst's struct_size to the bytes copied. */
+int vnip_out_check(const void *dst, size_t v0, const char *fn);
+void vnip_out(void *dst, void *src, size_t len);
 
 /* ---- errors and logging ---------------------------------------------------- */
 /* Record a failure (message for vni_strerror_last, logged at ERROR);

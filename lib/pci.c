@@ -37,48 +37,72 @@ static bool parse_hex(const char **sp, unsigned int ndigits, unsigned int *out)
 	return true;
 }
 
-int vni_pci_addr_parse(const char *s, struct vni_pci_addr *addr)
+#define VNIP_DOMAIN_DIGITS 8 /* the domain is 32 bits */
+
+/* The parser behind vni_pci_addr_parse(), silent: a scan tries every sysfs
+ * name and must not record an error for the ones it skips. */
+static bool addr_parse(const char *s, struct vni_pci_addr *addr)
 {
 	unsigned int domain = 0, bus, dev, fn;
-	const char *p = s;
+	size_t len = strlen(s), dlen;
+	const char *p;
 
-	if (!s || !addr)
-		return vnip_err(-EINVAL, "vni_pci_addr_parse: NULL argument");
-	/* Long form has a colon after 4 hex digits, short after 2. */
-	if (strlen(s) >= 12 && s[4] == ':') {
-		if (!parse_hex(&p, 4, &domain) || *p++ != ':')
-			goto bad;
-	}
+	/* "BB:DD.F" at the end; before it nothing, or 1-8 digits and ':'. */
+	if (len < 7)
+		return false;
+	p = s + len - 7;
 	if (!parse_hex(&p, 2, &bus) || *p++ != ':' ||
-	    !parse_hex(&p, 2, &dev) || *p++ != '.' ||
-	    !parse_hex(&p, 1, &fn) || *p != '\0')
-		goto bad;
+	    !parse_hex(&p, 2, &dev) || *p++ != '.' || !parse_hex(&p, 1, &fn))
+		return false;
+	if (len > 7) {
+		dlen = len - 8;
+		p = s;
+		if (s[dlen] != ':' || dlen == 0 || dlen > VNIP_DOMAIN_DIGITS ||
+		    !parse_hex(&p, (unsigned int)dlen, &domain))
+			return false;
+	}
 	if (dev > 0x1f || fn > 7)
-		goto bad;
+		return false;
 	memset(addr, 0, sizeof(*addr));
-	addr->domain = (uint16_t)domain;
+	addr->domain = domain;
 	addr->bus = (uint8_t)bus;
 	addr->dev = (uint8_t)dev;
 	addr->fn = (uint8_t)fn;
+	return true;
+}
+
+int vni_pci_addr_parse(const char *s, struct vni_pci_addr *addr)
+{
+	if (!s || !addr)
+		return vnip_err(-EINVAL, "vni_pci_addr_parse: NULL argument");
+	if (!addr_parse(s, addr))
+		return vnip_err(-EINVAL,
+				"\"%.64s\" is not a PCI address: expected DDDD:BB:DD.F or BB:DD.F "
+				"(hexadecimal, domain of at most 8 digits, device <= 1f, "
+				"function <= 7)", s);
 	return 0;
-bad:
-	return vnip_err(-EINVAL,
-			"\"%.64s\" is not a PCI address: expected DDDD:BB:DD.F or BB:DD.F "
-			"(hexadecimal, device <= 1f, function <= 7)", s);
 }
 
 int vni_pci_addr_format(const struct vni_pci_addr *addr, char *buf, size_t len)
 {
+	char tmp[VNI_PCI_ADDR_STRLEN];
+	int n;
+
 	if (!addr || !buf)
 		return vnip_err(-EINVAL, "vni_pci_addr_format: NULL argument");
 	if (addr->dev > 0x1f || addr->fn > 7)
 		return vnip_err(-EINVAL, "vni_pci_addr_format: device %#x or function %#x out of range",
 				addr->dev, addr->fn);
-	if (len < VNI_PCI_ADDR_STRLEN)
+	if (addr->reserved[0])
+		return vnip_err(-EINVAL, "vni_pci_addr_format: reserved byte is %#x, not 0",
+				addr->reserved[0]);
+	/* "%04x" pads to 4 digits and widens by itself, as the kernel's name. */
+	n = snprintf(tmp, sizeof(tmp), "%04x:%02x:%02x.%x", (unsigned int)addr->domain,
+		     addr->bus, addr->dev, addr->fn);
+	if ((size_t)n >= len)
 		return vnip_err(-ENOSPC, "vni_pci_addr_format: buffer of %zu bytes, need %d",
-				len, VNI_PCI_ADDR_STRLEN);
-	snprintf(buf, len, "%04x:%02x:%02x.%x", addr->domain, addr->bus,
-		 addr->dev, addr->fn);
+				len, n + 1);
+	memcpy(buf, tmp, (size_t)n + 1);
 	return 0;
 }
 
@@ -169,9 +193,9 @@ static int fill_info(const char *bdf, struct vni_pci_dev_info *info)
 
 	memset(info, 0, sizeof(*info));
 	info->iommu_group = -1;
-	ret = vni_pci_addr_parse(bdf, &info->addr);
-	if (ret < 0)
-		return ret;
+	if (!addr_parse(bdf, &info->addr))
+		return -EINVAL;
+	/* cannot fail: a parsed address, a buffer of VNI_PCI_ADDR_STRLEN */
 	vni_pci_addr_format(&info->addr, info->bdf, sizeof(info->bdf));
 	snprintf(dir, sizeof(dir), "%s/%s", VNIP_SYSFS_PCI, info->bdf);
 
@@ -267,83 +291,128 @@ static bool filter_match(const struct vni_pci_filter *f,
 	return true;
 }
 
+/* Room for later match fields: what this version does not know must be 0. */
+static int filter_check(const struct vni_pci_filter *f)
+{
+	const uint32_t known = VNI_PCI_MATCH_VENDOR | VNI_PCI_MATCH_DEVICE |
+		VNI_PCI_MATCH_CLASS | VNI_PCI_MATCH_ADDR | VNI_PCI_MATCH_DRIVER |
+		VNI_PCI_MATCH_VFIO | VNI_PCI_MATCH_NOIOMMU;
+
+	if (f->flags & ~known)
+		return vnip_err(-EINVAL, "vni_pci_scan: unknown filter flags %#x",
+				f->flags & ~known);
+	for (size_t i = 0; i < VNIP_ARRAY_SIZE(f->reserved); i++)
+		if (f->reserved[i])
+			return vnip_err(-EINVAL, "vni_pci_scan: filter reserved[%zu] is not 0 "
+					"(initialize the filter with {0})", i);
+	if (f->addr.reserved[0])
+		return vnip_err(-EINVAL, "vni_pci_scan: filter addr.reserved is not 0");
+	return 0;
+}
+
 static int cmp_info(const void *a, const void *b)
 {
-	const struct vni_pci_dev_info *x = a, *y = b;
+	const struct vni_pci_addr *x = &((const struct vni_pci_dev_info *)a)->addr;
+	const struct vni_pci_addr *y = &((const struct vni_pci_dev_info *)b)->addr;
 
-	return strcmp(x->bdf, y->bdf);
+	if (x->domain != y->domain)
+		return x->domain < y->domain ? -1 : 1;
+	if (x->bus != y->bus)
+		return x->bus < y->bus ? -1 : 1;
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return (int)x->fn - (int)y->fn;
+}
+
+int vnip_pci_enum_udev(int (*fn)(void *arg, const char *name), void *arg)
+{
+	struct udev *udev;
+	struct udev_enumerate *en;
+	struct udev_list_entry *e;
+	int ret = -ENOMEM;
+
+	udev = udev_new();
+	if (!udev)
+		return -ENOMEM;
+	en = udev_enumerate_new(udev);
+	if (!en)
+		goto out;
+	ret = udev_enumerate_add_match_subsystem(en, "pci");
+	if (ret >= 0)
+		ret = udev_enumerate_scan_devices(en);
+	if (ret < 0)
+		goto unref;
+	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+		const char *name = strrchr(udev_list_entry_get_name(e), '/');
+
+		ret = name ? fn(arg, name + 1) : 0;
+		if (ret < 0)
+			break;
+	}
+unref:
+	udev_enumerate_unref(en);
+out:
+	udev_unref(udev);
+	return ret < 0 ? ret : 0;
+}
+
+struct scan {
+	const struct vni_pci_filter *filter;
+	struct vni_pci_dev_info *arr;
+	size_t n, cap;
+	bool failed;    /* scan_one() failed and recorded why */
+};
+
+static int scan_one(void *arg, const char *name)
+{
+	struct scan *sc = arg;
+	struct vni_pci_dev_info info;
+
+	/* Not a function address ("zzzz:00:00.0"?) or vanished: skip it,
+	 * silently, since the scan as a whole succeeds. */
+	if (fill_info(name, &info) < 0 || !filter_match(sc->filter, &info))
+		return 0;
+	if (sc->n == sc->cap) {
+		size_t ncap = sc->cap ? sc->cap * 2 : 16;
+		struct vni_pci_dev_info *na = vnip_calloc(ncap, sizeof(*na));
+
+		if (!na) {
+			sc->failed = true;
+			return vnip_err(-ENOMEM, "out of memory listing PCI devices");
+		}
+		if (sc->n)
+			memcpy(na, sc->arr, sc->n * sizeof(*na));
+		vnip_free(sc->arr);
+		sc->arr = na;
+		sc->cap = ncap;
+	}
+	sc->arr[sc->n++] = info;
+	return 0;
 }
 
 int vni_pci_scan(const struct vni_pci_filter *filter,
 		 struct vni_pci_dev_info **list, size_t *count)
 {
-	struct udev *udev;
-	struct udev_enumerate *en = NULL;
-	struct udev_list_entry *e;
-	struct vni_pci_dev_info *arr = NULL;
-	size_t n = 0, cap = 0;
+	struct scan sc = { .filter = filter };
 	int ret;
 
 	if (!list || !count)
 		return vnip_err(-EINVAL, "vni_pci_scan: NULL argument");
 	*list = NULL;
 	*count = 0;
-
-	udev = udev_new();
-	if (!udev)
-		return vnip_err(-ENOMEM, "udev_new failed");
-	en = udev_enumerate_new(udev);
-	if (!en) {
-		ret = vnip_err(-ENOMEM, "udev_enumerate_new failed");
-		goto out;
-	}
-	ret = udev_enumerate_add_match_subsystem(en, "pci");
-	if (ret >= 0)
-		ret = udev_enumerate_scan_devices(en);
+	ret = filter ? filter_check(filter) : 0;
+	if (ret < 0)
+		return ret;
+	ret = vnip_sys.pci_enum(scan_one, &sc);
 	if (ret < 0) {
-		ret = vnip_err(ret, "cannot enumerate PCI devices with libudev");
-		goto out;
+		vnip_free(sc.arr);
+		return sc.failed ? ret : vnip_err(ret, "cannot enumerate PCI devices with libudev");
 	}
-	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
-		const char *syspath = udev_list_entry_get_name(e);
-		const char *bdf = strrchr(syspath, '/');
-		struct vni_pci_dev_info info;
-
-		if (!bdf)
-			continue;
-		bdf++;
-		if (fill_info(bdf, &info) < 0)
-			continue; /* vanished or not a function address */
-		if (!filter_match(filter, &info))
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct vni_pci_dev_info *na = vnip_calloc(ncap, sizeof(*na));
-
-			if (!na) {
-				ret = vnip_err(-ENOMEM, "out of memory listing PCI devices");
-				goto out;
-			}
-			if (n)
-				memcpy(na, arr, n * sizeof(*na));
-			vnip_free(arr);
-			arr = na;
-			cap = ncap;
-		}
-		arr[n++] = info;
-	}
-	if (n)
-		qsort(arr, n, sizeof(*arr), cmp_info);
-	*list = arr;
-	*count = n;
-	arr = NULL;
-	ret = 0;
-out:
-	vnip_free(arr);
-	if (en)
-		udev_enumerate_unref(en);
-	udev_unref(udev);
-	return ret;
+	if (sc.n)
+		qsort(sc.arr, sc.n, sizeof(*sc.arr), cmp_info);
+	*list = sc.arr;
+	*count = sc.n;
+	return 0;
 }
 
 void vni_pci_list_free(struct vni_pci_dev_info *list)

@@ -407,11 +407,16 @@ int vni_dma_pool_destroy(struct vni_dma_pool **poolp)
 	return ret;
 }
 
-int vni_dma_pool_info(struct vni_dma_pool *p, struct vni_dma_pool_info *info)
+int vni_dma_pool_info(struct vni_dma_pool *p, struct vni_dma_pool_info *out)
 {
-	if (!p || !info)
+	struct vni_dma_pool_info s = { 0 }, *info = &s;
+	int ret;
+
+	if (!p || !out)
 		return vnip_err(-EINVAL, "vni_dma_pool_info: NULL argument");
-	memset(info, 0, sizeof(*info));
+	ret = vnip_out_check(out, sizeof(*out), "vni_dma_pool_info");
+	if (ret < 0)
+		return ret;
 	pthread_mutex_lock(&p->lock);
 	info->obj_size = p->obj_size;
 	info->max_objs = p->max_objs;
@@ -421,5 +426,6 @@ int vni_dma_pool_info(struct vni_dma_pool *p, struct vni_dma_pool_info *info)
 	info->huge_chunks = p->huge_chunks;
 	info->bytes = p->bytes;
 	pthread_mutex_unlock(&p->lock);
+	vnip_out(out, info, sizeof(*info));
 	return 0;
 }

@@ -57,6 +57,7 @@ static int sys_stat(const char *path, struct stat *st)
 	.munlock = munlock, \
 	.readlink = readlink, \
 	.getdents64 = sys_getdents64, \
+	.pci_enum = vnip_pci_enum_udev, \
 	.eventfd = eventfd, \
 	.capget = sys_capget, \
 	.stat = sys_stat, \
@@ -258,4 +259,25 @@ int vnip_cdev_node_check(const char *bdf, const char *name)
 	    (major(st.st_rdev) != maj || minor(st.st_rdev) != min))
 		return -ESTALE;
 	return 0;
+}
+
+int vnip_out_check(const void *dst, size_t v0, const char *fn)
+{
+	uint32_t size;
+
+	memcpy(&size, dst, sizeof(size));
+	if (size < v0)
+		return vnip_err(-EINVAL, "%s: struct_size %u, at least %zu (set it to "
+				"sizeof the struct)", fn, size, v0);
+	return 0;
+}
+
+void vnip_out(void *dst, void *src, size_t len)
+{
+	uint32_t size, n;
+
+	memcpy(&size, dst, sizeof(size));
+	n = size < len ? size : (uint32_t)len;
+	memcpy(src, &n, sizeof(n));
+	memcpy(dst, src, n);
 }

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <vfionoiommu/vfionoiommu.h>
+#include <vfionoiommu/util.h>
 
 #define VT_EXIT_OK 0
 #define VT_EXIT_FAIL 1
@@ -79,8 +80,9 @@ int vt_parse_size(const char *s, uint64_t *out);
 int vt_parse_class(const char *s, uint32_t *code, uint32_t *mask);
 
 /*
- * A PCI address in either form ("0000:00:04.0", "00:04.0"), normalized to
- * "dddd:bb:dd.f" in @buf (at least VNI_PCI_ADDR_STRLEN bytes).
+ * A PCI address in either form ("0000:00:04.0", "00:04.0", "10000:00:00.0"),
+ * normalized as vni_pci_addr_format() writes it ("dddd:bb:dd.f", a wider
+ * domain as wide as it needs) in @buf (at least VNI_PCI_ADDR_STRLEN bytes).
  */
 int vt_parse_bdf(const char *s, char *buf, size_t len);
 

@@ -164,7 +164,7 @@ static void print_regions(struct vni_device *dev, const struct vni_device_info *
 	printf("  %-5s  %-6s  %-18s  %-9s  %-17s  %s\n", "INDEX", "NAME", "SIZE", "", "FLAGS",
 	       "OFFSET");
 	for (uint32_t i = 0; i < di->num_regions; i++) {
-		struct vni_region_info ri;
+		struct vni_region_info ri = { .struct_size = sizeof(ri) };
 		char nbuf[16], sz[32], fl[64];
 		int ret = vni_device_region_info(dev, i, &ri);
 
@@ -190,7 +190,7 @@ static void print_irqs(struct vni_device *dev)
 {
 	printf("interrupts:\n");
 	for (unsigned int t = VNI_IRQ_INTX; t <= VNI_IRQ_MSIX; t++) {
-		struct vni_irq_info ii;
+		struct vni_irq_info ii = { .struct_size = sizeof(ii) };
 		char fl[96];
 
 		if (vni_device_irq_info(dev, (enum vni_irq_type)t, &ii) < 0) {
@@ -444,7 +444,7 @@ static void json_regions(struct vt_json *j, struct vni_device *dev,
 	vt_json_key(j, "regions");
 	vt_json_begin_array(j);
 	for (uint32_t i = 0; i < di->num_regions; i++) {
-		struct vni_region_info ri;
+		struct vni_region_info ri = { .struct_size = sizeof(ri) };
 		char nbuf[16];
 
 		vt_json_begin_object(j);
@@ -467,7 +467,7 @@ static void json_irqs(struct vt_json *j, struct vni_device *dev)
 	vt_json_key(j, "interrupts");
 	vt_json_begin_array(j);
 	for (unsigned int t = VNI_IRQ_INTX; t <= VNI_IRQ_MSIX; t++) {
-		struct vni_irq_info ii;
+		struct vni_irq_info ii = { .struct_size = sizeof(ii) };
 
 		vt_json_begin_object(j);
 		vt_json_kv_string(j, "type", irq_types[t]);
@@ -602,9 +602,9 @@ int main(int argc, char **argv)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_device_info di;
+	struct vni_device_info di = { .struct_size = sizeof(di) };
 	char bdf[VNI_PCI_ADDR_STRLEN];
-	struct vni_region_info cri;
+	struct vni_region_info cri = { .struct_size = sizeof(cri) };
 	uint64_t dump = 64;
 	uint8_t *cfg = NULL;
 	size_t cfg_len;

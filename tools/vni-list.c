@@ -142,11 +142,15 @@ static void print_json(int mode, const char *mode_msg,
 static void print_table(int mode, const char *mode_msg, bool header,
 			const struct vni_pci_dev_info *list, size_t n)
 {
-	int wdrv = 6, wiommu = 5;
+	int wbdf = 12, wdrv = 6, wiommu = 5;
 	char iommu[32];
 
 	for (size_t i = 0; i < n; i++) {
-		int l = (int)strlen(list[i].driver[0] ? list[i].driver : "-");
+		int l = (int)strlen(list[i].bdf); /* wider with a VMD domain */
+
+		if (l > wbdf)
+			wbdf = l;
+		l = (int)strlen(list[i].driver[0] ? list[i].driver : "-");
 
 		if (l > wdrv)
 			wdrv = l;
@@ -160,8 +164,8 @@ static void print_table(int mode, const char *mode_msg, bool header,
 			printf("no-IOMMU mode: unavailable (%s)\n", mode_msg);
 		else
 			printf("no-IOMMU mode: %s\n", mode_name(mode));
-		printf("%-12s  %-9s  %-6s %-13s  %-*s  %-*s  %-28s  %s\n", "BDF", "ID", "CLASS", "",
-		       wdrv, "DRIVER", wiommu, "IOMMU", "VFIO-CDEV", "BACKEND");
+		printf("%-*s  %-9s  %-6s %-13s  %-*s  %-*s  %-28s  %s\n", wbdf, "BDF", "ID", "CLASS",
+		       "", wdrv, "DRIVER", wiommu, "IOMMU", "VFIO-CDEV", "BACKEND");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vni_pci_dev_info *d = &list[i];
@@ -170,7 +174,7 @@ static void print_table(int mode, const char *mode_msg, bool header,
 		/* the backend a context would use (vfio-pci devices only) */
 		int be = strcmp(d->driver, "vfio-pci") == 0 ? vni_backend_probe(d->bdf) : 0;
 
-		printf("%-12s  %04x:%04x  %06x %-13s  %-*s  %-*s  %-28s  %s\n", d->bdf, d->vendor,
+		printf("%-*s  %04x:%04x  %06x %-13s  %-*s  %-*s  %-28s  %s\n", wbdf, d->bdf, d->vendor,
 		       d->device, d->class_code, vt_pci_class_name(d->class_code), wdrv,
 		       d->driver[0] ? d->driver : "-", wiommu, iommu,
 		       d->has_cdev ? d->cdev_path : "-", be > 0 ? vni_backend_name(be) : "-");

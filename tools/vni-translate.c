@@ -259,9 +259,9 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_dma_mapping_info mi;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 	struct vni_dma_seg *segs = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	void *buf = NULL;
 	size_t user_len = 0, nsegs = 0;
 	uint64_t len;
@@ -408,7 +408,7 @@ int main(int argc, char **argv)
 		printf("context: IOAS %" PRIu32 ", backend %s\n", ioas,
 		       vni_backend_name(vni_ctx_backend(ctx)));
 		if (dev) {
-			struct vni_device_info di;
+			struct vni_device_info di = { .struct_size = sizeof(di) };
 
 			if (vni_device_get_info(dev, &di) == 0)
 				printf("device: %s (%s)\n", o.bdf, di.cdev_path);

@@ -89,7 +89,7 @@ static int disable(struct nvme_ctrl *c)
 
 int nvme_open(struct nvme_ctrl *c, const char *bdf, bool use_irq)
 {
-	struct vni_irq_info irq;
+	struct vni_irq_info irq = { .struct_size = sizeof(irq) };
 	void *bar = NULL;
 	uint32_t cc;
 	int ret;

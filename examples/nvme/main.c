@@ -199,7 +199,7 @@ static void print_identify(const struct nvme_ctrl *c)
 /* Where the PRP list pages live: one per queue slot, from the pool. */
 static void print_prp_pool(const struct nvme_ctrl *c)
 {
-	struct vni_dma_pool_info pi;
+	struct vni_dma_pool_info pi = { .struct_size = sizeof(pi) };
 
 	if (vni_dma_pool_info(c->prp_pool, &pi) < 0)
 		return;

@@ -140,24 +140,6 @@ int vni_log_set_level(enum vni_log_level level);
  */
 enum vni_log_level vni_log_get_level(void);
 
-/**
- * vni_log_level_parse() - parse a log level name
- * @s:     "none", "error", "warn" (or "warning"), "info", "debug"
- *         (case-insensitive) or a single digit "0".."4"
- * @level: output
- *
- * Return: 0, or -EINVAL if @s or @level is NULL or @s is not a level.
- */
-int vni_log_level_parse(const char *s, enum vni_log_level *level);
-
-/**
- * vni_log_level_name() - name of a log level
- * @level: level
- *
- * Return: "none", "error", "warn", "info", "debug", or "?" when out of range.
- */
-const char *vni_log_level_name(enum vni_log_level level);
-
 #ifdef __cplusplus
 }
 #endif

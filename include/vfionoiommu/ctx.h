@@ -253,6 +253,9 @@ int vni_ctx_ioas_id(const struct vni_ctx *ctx, uint32_t *ioas_id);
 
 /**
  * struct vni_ctx_stats - counters of a context
+ * @struct_size: set by the caller to sizeof(struct vni_ctx_stats) before the call
+ *     (see "Extensible structs" in docs/usage.md); the library fills at
+ *     most that many bytes and sets it to the number it filled
  * @get_pa_calls:   IOMMU_IOAS_NOIOMMU_GET_PA ioctls issued (one per physically
  *                  contiguous run of each mapping, successful or not)
  * @map_calls:      successful vni_dma_map()/vni_dma_alloc() calls
@@ -273,9 +276,9 @@ int vni_ctx_ioas_id(const struct vni_ctx *ctx, uint32_t *ioas_id);
  *                  (in the IOAS, unknown to the library) until the context
  *                  is destroyed; each such failure was reported and logged
  *                  at ERROR. Normally 0
- * @reserved:       zero
  */
 struct vni_ctx_stats {
+	uint32_t struct_size;
 	uint64_t get_pa_calls;
 	uint64_t map_calls;
 	uint64_t unmap_calls;
@@ -287,18 +290,18 @@ struct vni_ctx_stats {
 	uint64_t leaf_4k;
 	uint64_t devices;
 	uint64_t stuck_pins;
-	uint64_t reserved[5];
 };
 
 /**
  * vni_ctx_stats() - read a context's counters
  * @ctx:   context
- * @stats: output
+ * @stats: output; set @stats->struct_size first
  *
  * Counters are read without stopping concurrent mapping changes; each is
  * individually consistent.
  *
- * Return: 0, or -EINVAL for NULL arguments.
+ * Return: 0, or -EINVAL for NULL arguments or a @stats->struct_size below
+ * the size of version 0 of the struct.
  */
 int vni_ctx_stats(const struct vni_ctx *ctx, struct vni_ctx_stats *stats);
 

@@ -99,7 +99,8 @@ int vni_device_close(struct vni_device **devp);
  * vni_device_bdf() - PCI address of a device
  * @dev: device
  *
- * Return: "dddd:bb:dd.f" (owned by @dev), or NULL for a NULL @dev.
+ * Return: the canonical address as vni_pci_addr_format() writes it (owned
+ * by @dev), or NULL for a NULL @dev.
  */
 const char *vni_device_bdf(const struct vni_device *dev);
 
@@ -123,6 +124,9 @@ struct vni_ctx *vni_device_ctx(const struct vni_device *dev);
 
 /**
  * struct vni_device_info - facts about an open device
+ * @struct_size: set by the caller to sizeof(struct vni_device_info) before the call
+ *     (see "Extensible structs" in docs/usage.md); the library fills at
+ *     most that many bytes and sets it to the number it filled
  * @vendor:      vendor ID (config space)
  * @device:      device ID (config space)
  * @class_code:  24-bit class code (config space)
@@ -131,9 +135,9 @@ struct vni_ctx *vni_device_ctx(const struct vni_device *dev);
  * @num_irqs:    VFIO IRQ indexes
  * @vfio_flags:  VFIO_DEVICE_FLAGS_* from VFIO_DEVICE_GET_INFO
  * @cdev_path:   the cdev opened
- * @reserved:    zero
  */
 struct vni_device_info {
+	uint32_t struct_size;
 	uint16_t vendor;
 	uint16_t device;
 	uint32_t class_code;
@@ -142,15 +146,15 @@ struct vni_device_info {
 	uint32_t num_irqs;
 	uint32_t vfio_flags;
 	char cdev_path[VNI_PCI_CDEV_LEN + 24];
-	uint64_t reserved[4];
 };
 
 /**
  * vni_device_get_info() - facts about a device
  * @dev:  device
- * @info: output
+ * @info: output; set @info->struct_size first
  *
- * Return: 0, or -EINVAL for NULL arguments.
+ * Return: 0, or -EINVAL for NULL arguments or a @info->struct_size below
+ * the size of version 0 of the struct.
  */
 int vni_device_get_info(const struct vni_device *dev,
 			struct vni_device_info *info);
@@ -175,27 +179,30 @@ enum vni_region {
 
 /**
  * struct vni_region_info - a VFIO region
+ * @struct_size: set by the caller to sizeof(struct vni_region_info) before the call
+ *     (see "Extensible structs" in docs/usage.md); the library fills at
+ *     most that many bytes and sets it to the number it filled
  * @index:  region index
  * @flags:  VNI_REGION_* bits
  * @size:   bytes (0: the region does not exist, e.g. an unused BAR)
  * @offset: offset of the region in the device fd (for pread/pwrite/mmap)
- * @reserved: zero; room for later versions
  */
 struct vni_region_info {
+	uint32_t struct_size;
 	uint32_t index;
 	uint32_t flags;
 	uint64_t size;
 	uint64_t offset;
-	uint64_t reserved[2];
 };
 
 /**
  * vni_device_region_info() - describe a region
  * @dev:   device
  * @index: region index (enum vni_region or a device-specific index)
- * @info:  output
+ * @info:  output; set @info->struct_size first
  *
- * Return: 0; -EINVAL for NULL arguments or @index >= num_regions; other
+ * Return: 0; -EINVAL for NULL arguments, a @info->struct_size below the
+ * size of version 0 of the struct, or @index >= num_regions; other
  * negative errno values from VFIO_DEVICE_GET_REGION_INFO.
  */
 int vni_device_region_info(const struct vni_device *dev, unsigned int index,
@@ -377,25 +384,28 @@ enum vni_irq_type {
 
 /**
  * struct vni_irq_info - an interrupt type of a device
+ * @struct_size: set by the caller to sizeof(struct vni_irq_info) before the call
+ *     (see "Extensible structs" in docs/usage.md); the library fills at
+ *     most that many bytes and sets it to the number it filled
  * @type:  the type
  * @flags: VNI_IRQ_INFO_* bits
  * @count: vectors available (0: not supported by the device)
- * @reserved: zero; room for later versions
  */
 struct vni_irq_info {
+	uint32_t struct_size;
 	uint32_t type;
 	uint32_t flags;
 	uint32_t count;
-	uint32_t reserved[5];
 };
 
 /**
  * vni_device_irq_info() - describe an interrupt type
  * @dev:  device
  * @type: enum vni_irq_type
- * @info: output
+ * @info: output; set @info->struct_size first
  *
- * Return: 0; -EINVAL for NULL arguments or an unknown @type; other
+ * Return: 0; -EINVAL for NULL arguments, a @info->struct_size below the
+ * size of version 0 of the struct, or an unknown @type; other
  * negative errno values from VFIO_DEVICE_GET_IRQ_INFO.
  */
 int vni_device_irq_info(const struct vni_device *dev, enum vni_irq_type type,

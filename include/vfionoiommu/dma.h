@@ -329,31 +329,34 @@ int vni_dma_segments(const struct vni_ctx *ctx, const void *vaddr, size_t len,
 
 /**
  * struct vni_dma_mapping_info - a mapping, as vni_dma_lookup() reports it
+ * @struct_size: set by the caller to sizeof(struct vni_dma_mapping_info) before the call
+ *     (see "Extensible structs" in docs/usage.md); the library fills at
+ *     most that many bytes and sets it to the number it filled
  * @vaddr:     start
  * @len:       length
  * @page_size: page size of the memory if known (allocated buffers), else 4096
  * @runs:      number of physically contiguous runs
  * @flags:     VNI_DMA_MAPPING_* bits
- * @reserved:  zero
  */
 struct vni_dma_mapping_info {
+	uint32_t struct_size;
 	void *vaddr;
 	size_t len;
 	size_t page_size;
 	uint64_t runs;
 	uint32_t flags;
-	uint32_t reserved[7];
 };
 
 /**
  * vni_dma_lookup() - which mapping contains an address
  * @ctx:   context
  * @vaddr: any byte
- * @info:  output
+ * @info:  output; set @info->struct_size first
  *
  * Takes the context's mutex (not for hot paths).
  *
- * Return: 0; -EINVAL for NULL arguments; -ENOENT if @vaddr is not mapped.
+ * Return: 0; -EINVAL for NULL arguments or a @info->struct_size below the
+ * size of version 0 of the struct; -ENOENT if @vaddr is not mapped.
  */
 int vni_dma_lookup(struct vni_ctx *ctx, const void *vaddr,
 		   struct vni_dma_mapping_info *info);

@@ -20,42 +20,54 @@ extern "C" {
 
 /**
  * struct vni_pci_addr - a PCI address (domain:bus:device.function)
- * @domain:   PCI segment (0..0xffff)
+ * @domain:   PCI domain (segment), 32 bits: Intel VMD puts the devices behind
+ *            it in domains from 0x10000 up
  * @bus:      bus number (0..0xff)
  * @dev:      device number (0..0x1f)
  * @fn:       function number (0..7)
  * @reserved: zero
  */
 struct vni_pci_addr {
-	uint16_t domain;
+	uint32_t domain;
 	uint8_t bus;
 	uint8_t dev;
 	uint8_t fn;
-	uint8_t reserved[3];
+	uint8_t reserved[1];
 };
 
-/** VNI_PCI_ADDR_STRLEN - buffer size for a formatted address "dddd:bb:dd.f" + NUL. */
-#define VNI_PCI_ADDR_STRLEN 13
+/**
+ * VNI_PCI_ADDR_STRLEN - buffer size for any formatted address + NUL
+ *
+ * The longest address is "ffffffff:ff:1f.7" (16 characters).
+ */
+#define VNI_PCI_ADDR_STRLEN 17
 
 /**
  * vni_pci_addr_parse() - parse a PCI address
- * @s:    "DDDD:BB:DD.F" or the short form "BB:DD.F" (domain 0), hexadecimal
- *        digits of either case; nothing may follow
+ * @s:    "DDDD:BB:DD.F" with a domain of 1 to 8 hexadecimal digits (sysfs
+ *        writes at least 4: "0000:00:04.0", "10000:00:00.0"), or the short
+ *        form "BB:DD.F" (domain 0); hexadecimal digits of either case;
+ *        nothing may follow
  * @addr: output, written only on success
  *
  * Return: 0; -EINVAL if @s or @addr is NULL or @s is not a well-formed
- * address (bad syntax, trailing characters, device > 0x1f, function > 7).
+ * address (bad syntax, trailing characters, a domain of more than 8 digits,
+ * device > 0x1f, function > 7).
  */
 int vni_pci_addr_parse(const char *s, struct vni_pci_addr *addr);
 
 /**
- * vni_pci_addr_format() - format a PCI address as "dddd:bb:dd.f"
+ * vni_pci_addr_format() - format a PCI address as sysfs names it
  * @addr: address
  * @buf:  output buffer
- * @len:  size of @buf, at least VNI_PCI_ADDR_STRLEN
+ * @len:  size of @buf; VNI_PCI_ADDR_STRLEN always suffices
+ *
+ * The domain has 4 digits up to 0xffff ("0000:00:04.0") and as many as it
+ * needs above ("10000:00:00.0"), like the kernel's "%04x:%02x:%02x.%x";
+ * lower case.
  *
  * Return: 0; -EINVAL if @addr or @buf is NULL or @addr is out of range;
- * -ENOSPC if @len is too small (@buf untouched).
+ * -ENOSPC if @len is shorter than the address and its NUL (@buf untouched).
  */
 int vni_pci_addr_format(const struct vni_pci_addr *addr, char *buf, size_t len);
 
@@ -77,7 +89,8 @@ int vni_noiommu_enabled(void);
 /**
  * struct vni_pci_dev_info - one PCI device as seen in sysfs
  * @addr:             PCI address
- * @bdf:              the address as "dddd:bb:dd.f"
+ * @bdf:              the address as vni_pci_addr_format() writes it
+ *                    ("0000:00:04.0", "10000:00:00.0")
  * @vendor:           vendor ID
  * @device:           device ID
  * @subsystem_vendor: subsystem vendor ID (0 if unknown)
@@ -150,25 +163,17 @@ struct vni_pci_filter {
 };
 
 /**
- * vni_pci_filter_parse_id() - fill a filter from "VVVV:DDDD" or "VVVV:"
- * @s:      vendor[:device] in hexadecimal, as lspci -d takes it
- *          ("8086:10d3", "1234:", "1234")
- * @filter: vendor (and device if given) are set and their flags added;
- *          other fields untouched
- *
- * Return: 0; -EINVAL on NULL arguments or a malformed string.
- */
-int vni_pci_filter_parse_id(const char *s, struct vni_pci_filter *filter);
-
-/**
  * vni_pci_scan() - list PCI devices
  * @filter: which devices to return, NULL for all
  * @list:   output: array allocated by the library (free with vni_pci_list_free()),
- *          sorted by address; NULL when @count is 0
+ *          sorted by address (domain, bus, device, function); NULL when
+ *          @count is 0
  * @count:  output: number of entries
  *
  * Enumerates the "pci" subsystem with libudev and reads, per device, the IDs,
- * class, bound driver, IOMMU group and vfio cdev.
+ * class, bound driver, IOMMU group and vfio cdev. Entries that are no PCI
+ * function address or vanish while being read are skipped; they are not
+ * failures and leave vni_strerror_last() and vni_errno_last() as they were.
  *
  * Return: 0 (also when nothing matches); -EINVAL on NULL @list/@count;
  * -ENOMEM; other negative errno values from libudev/sysfs.

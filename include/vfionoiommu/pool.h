@@ -187,6 +187,8 @@ int vni_dma_pool_destroy(struct vni_dma_pool **poolp);
 
 /**
  * struct vni_dma_pool_info - state of a pool, as vni_dma_pool_info() reports it
+ * @struct_size: set by the caller to sizeof(struct vni_dma_pool_info) before
+ *               the call; the library sets it to the bytes it wrote
  * @obj_size:    object size
  * @max_objs:    the limit given to vni_dma_pool_create() (0: none)
  * @objs:        objects in the pool's chunks, free or in use
@@ -195,9 +197,9 @@ int vni_dma_pool_destroy(struct vni_dma_pool **poolp);
  * @huge_chunks: of them, 2 MiB hugepage chunks (the rest are 64 KiB of
  *               4 KiB pages)
  * @bytes:       DMA memory of the chunks
- * @reserved:    zero
  */
 struct vni_dma_pool_info {
+	uint32_t struct_size;
 	size_t obj_size;
 	size_t max_objs;
 	uint64_t objs;
@@ -205,17 +207,17 @@ struct vni_dma_pool_info {
 	uint64_t chunks;
 	uint64_t huge_chunks;
 	uint64_t bytes;
-	uint32_t reserved[6];
 };
 
 /**
  * vni_dma_pool_info() - size and occupancy of a pool
  * @pool: pool
- * @info: output
+ * @info: output; set @info->struct_size first
  *
  * Takes the pool's mutex.
  *
- * Return: 0; -EINVAL for NULL arguments.
+ * Return: 0; -EINVAL for NULL arguments or a @info->struct_size below the
+ * size of the struct's first version.
  */
 int vni_dma_pool_info(struct vni_dma_pool *pool, struct vni_dma_pool_info *info);
 

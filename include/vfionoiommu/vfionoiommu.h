@@ -14,6 +14,9 @@
  *   pool.h    DMA pools: small objects (64 B..) carved from pinned chunks, O(1)
  *   mmio.h    ordered register access (writel/readl rules) and barriers
  *
+ * Not included here: util.h, helpers for tools and command lines (log level
+ * names, "VVVV:DDDD" ID filters), which drivers do not need.
+ *
  * Typical use:
  *
  *   struct vni_ctx *ctx;  struct vni_device *dev;  void *buf;  uint64_t dma;

@@ -16,6 +16,7 @@
 #include <errno.h>
 
 #include <vfionoiommu/vfionoiommu.h>
+#include <vfionoiommu/util.h>
 
 #include "fuzz.h"
 

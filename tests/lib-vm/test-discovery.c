@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <vfionoiommu/util.h>
+
 #include "vmtest.h"
 
 static const char *const edu_bdfs[2] = { EDU_BDF0, EDU_BDF1 };
@@ -231,12 +233,12 @@ static int post(void)
 		vt_bail("vni_ctx_new");
 	for (size_t i = 0; i < 2; i++) {
 		struct vni_device *dev = NULL;
-		struct vni_device_info di;
+		struct vni_device_info di = { .struct_size = sizeof(di) };
 
 		ret = vni_device_open_info(ctx, &list[i], &dev);
 		if (!vt_ok_call(ret, "vni_device_open_info"))
 			continue;
-		memset(&di, 0, sizeof(di));
+		di = (struct vni_device_info){ .struct_size = sizeof(di) };
 		ret = vni_device_get_info(dev, &di);
 		vt_ok(ret == 0 && strcmp(di.cdev_path, list[i].cdev_path) == 0 &&
 		      di.vendor == EDU_VENDOR && di.device == EDU_DEVICE &&

@@ -57,7 +57,7 @@ static size_t nlives;
 
 static struct vni_ctx_stats stats(void)
 {
-	struct vni_ctx_stats s;
+	struct vni_ctx_stats s = { .struct_size = sizeof(s) };
 
 	if (vni_ctx_stats(ctx, &s) < 0)
 		vt_bail("vni_ctx_stats");
@@ -211,7 +211,7 @@ static void check_mapping(const char *name, void *va, size_t len, size_t want_le
 			  size_t want_page)
 {
 	struct vni_ctx_stats after = stats();
-	struct vni_dma_mapping_info mi;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 	uint64_t calls = after.get_pa_calls - before->get_pa_calls;
 	size_t nruns;
 	int ret;
@@ -223,7 +223,7 @@ static void check_mapping(const char *name, void *va, size_t len, size_t want_le
 	vt_ok(calls == (legacy ? 0 : nruns), "%s: GET_PA calls during the map = %llu, "
 	      "contiguous runs (pagemap) = %zu%s", name, (unsigned long long)calls, nruns,
 	      legacy ? " (legacy backend: no GET_PA)" : "");
-	memset(&mi, 0, sizeof(mi));
+	mi = (struct vni_dma_mapping_info){ .struct_size = sizeof(mi) };
 	ret = vni_dma_lookup(ctx, (uint8_t *)va + len / 2, &mi);
 	vt_ok(ret == 0 && mi.vaddr == va && mi.len == len && mi.runs == nruns &&
 	      mi.flags == want_flags && mi.page_size == want_page,
@@ -263,7 +263,7 @@ static void *alloc_checked(const char *name, size_t len, unsigned int flags, siz
 			   uint32_t want_flags, size_t want_page, bool check_leaves)
 {
 	struct vni_ctx_stats before = stats(), after;
-	struct vni_dma_mapping_info mi;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 	void *p = NULL;
 	int ret = vni_dma_alloc(ctx, len, flags, &p);
 
@@ -397,7 +397,7 @@ static void pool_drain(struct vni_dma_pool *p, void **objs, size_t n)
 
 static struct vni_dma_pool_info pool_info(struct vni_dma_pool *p)
 {
-	struct vni_dma_pool_info i;
+	struct vni_dma_pool_info i = { .struct_size = sizeof(i) };
 
 	if (vni_dma_pool_info(p, &i) < 0)
 		vt_bail("vni_dma_pool_info");
@@ -427,7 +427,7 @@ static void pool_dma(const char *name, struct vni_device *dev, void *src, void *
 static void test_pools(struct vni_device *dev)
 {
 	struct vni_dma_pool *small = NULL, *big = NULL, *pages = NULL;
-	struct vni_dma_pool_info pi;
+	struct vni_dma_pool_info pi = { .struct_size = sizeof(pi) };
 	void **so, **bo, **po = NULL, *x = NULL;
 	size_t sn, bn;
 	int ret;
@@ -446,7 +446,7 @@ static void test_pools(struct vni_device *dev)
 	vt_ok(pi.chunks == 2 && pi.in_use == sn, "64 B pool grew to %llu chunks, %llu in use",
 	      (unsigned long long)pi.chunks, (unsigned long long)pi.in_use);
 	{
-		struct vni_dma_mapping_info mi;
+		struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 
 		ret = vni_dma_lookup(ctx, so[0], &mi);
 		vt_ok(ret == 0 && mi.vaddr == so[0] && mi.len == 2 * MiB && mi.runs == 1 &&
@@ -525,7 +525,7 @@ int main(int argc, char **argv)
 {
 	const char *bdf = argc > 1 ? argv[1] : EDU_BDF0;
 	struct vni_device *dev = NULL;
-	struct vni_ctx_stats s;
+	struct vni_ctx_stats s = { .struct_size = sizeof(s) };
 	void *h2, *h6, *hcaller, *s4k, *s1m, *anon, *lazy, *adj, *adjb, *scratch;
 	size_t hsize = 4 * MiB;
 	int ret;

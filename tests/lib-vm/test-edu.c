@@ -62,7 +62,7 @@ static void test_bar(struct vni_device *dev)
 {
 	void *bar = NULL;
 	size_t len = 0;
-	struct vni_region_info ri;
+	struct vni_region_info ri = { .struct_size = sizeof(ri) };
 	uint32_t id, live;
 	volatile uint32_t *regs;
 	int ret;
@@ -118,7 +118,7 @@ static uint32_t factorial(uint32_t n)
 
 static void test_msi(struct vni_ctx *ctx, struct vni_device *dev)
 {
-	struct vni_irq_info ii;
+	struct vni_irq_info ii = { .struct_size = sizeof(ii) };
 	int efd = -1, ret;
 	uint32_t f;
 	void *src = NULL;
@@ -162,7 +162,7 @@ static void test_msi(struct vni_ctx *ctx, struct vni_device *dev)
 
 static void test_intx(struct vni_device *dev)
 {
-	struct vni_irq_info ii;
+	struct vni_irq_info ii = { .struct_size = sizeof(ii) };
 	int efd = -1, ret;
 
 	ret = vni_device_irq_info(dev, VNI_IRQ_INTX, &ii);
@@ -197,7 +197,7 @@ static void test_intx(struct vni_device *dev)
 
 static void test_reset_edu(struct vni_ctx *ctx, struct vni_device *dev, void *a, void *b)
 {
-	struct vni_device_info di;
+	struct vni_device_info di = { .struct_size = sizeof(di) };
 	int ret;
 
 	if (vni_device_get_info(dev, &di) < 0)
@@ -224,7 +224,7 @@ static void test_reset_edu(struct vni_ctx *ctx, struct vni_device *dev, void *a,
 static void test_reset_nvme(struct vni_ctx *ctx)
 {
 	struct vni_device *nv = NULL;
-	struct vni_device_info di;
+	struct vni_device_info di = { .struct_size = sizeof(di) };
 	char drv[64], method[64] = "";
 	uint32_t aqa = 0, vs0 = 0, vs1 = 0;
 	uint64_t asq = 0, cap0 = 0, cap1 = 0;
@@ -275,7 +275,7 @@ static void test_two_devices(struct vni_ctx *ctx, struct vni_device *d0, struct 
 {
 	void *buf = NULL;
 	uint8_t *a, *b, *c, *d;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	ptrdiff_t x, y;
 	int ret;
 

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_dma_mapping_info mi;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 	int want, ret, pm;
 	void *a = NULL, *b = NULL, *h = NULL;
 	uint8_t *mem, *ro;

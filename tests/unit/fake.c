@@ -762,6 +762,26 @@ static ssize_t f_getdents64(int fd, void *buf, size_t len)
 	return (ssize_t)out;
 }
 
+static int f_pci_enum(int (*fn)(void *arg, const char *name), void *arg)
+{
+	const char *names[2 * FAKE_MAX_DEVS];
+	unsigned int n = 0;
+	int ret = 0;
+
+	if (fault())
+		return -EIO;
+	/* fn reads sysfs (F.lock): call it with the list copied, unlocked. */
+	pthread_mutex_lock(&F.lock);
+	for (unsigned int i = 0; i < FAKE_MAX_DEVS && F.cfg.extra_pci_names[i]; i++)
+		names[n++] = F.cfg.extra_pci_names[i];
+	for (unsigned int i = F.cfg.ndevs; i-- > 0;)
+		names[n++] = F.cfg.devs[i].bdf;
+	pthread_mutex_unlock(&F.lock);
+	for (unsigned int i = 0; i < n && ret >= 0; i++)
+		ret = fn(arg, names[i]);
+	return ret < 0 ? ret : 0;
+}
+
 static int f_stat(const char *path, struct stat *st)
 {
 	const char *devs = VNIP_DEV_VFIO_DEVICES "/";
@@ -1895,6 +1915,7 @@ void fake_install(const struct fake_cfg *cfg)
 	vnip_sys.munlock = f_munlock;
 	vnip_sys.readlink = f_readlink;
 	vnip_sys.getdents64 = f_getdents64;
+	vnip_sys.pci_enum = f_pci_enum;
 	vnip_sys.eventfd = f_eventfd;
 	vnip_sys.capget = f_capget;
 	vnip_sys.stat = f_stat;

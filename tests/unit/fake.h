@@ -63,6 +63,11 @@ struct fake_cfg {
 	bool bm_sticky;
 	struct fake_dev_cfg devs[FAKE_MAX_DEVS];
 	unsigned int ndevs;
+	/* More names the PCI enumeration (vnip_sys.pci_enum) lists, with no
+	 * device directory behind them ("zzzz:00:00.0", a device that just
+	 * vanished); NULL-terminated. The enumeration lists these first, then
+	 * the devices in reverse config order (the library must sort). */
+	const char *extra_pci_names[FAKE_MAX_DEVS];
 };
 
 struct fake_counts {

@@ -20,7 +20,7 @@ static void test_bdf_parse(void **state)
 	static const char *bad[] = {
 		"", "0", "00:04", "00:04.", "00:04.8", "00:20.0", "0000:00:04.0x",
 		"0000:00:04.0 ", " 0000:00:04.0", "g000:00:04.0", "0000:0g:04.0",
-		"0000-00:04.0", "00000:00:04.0", "0000:000:04.0", "0000:00:004.0",
+		"0000-00:04.0", "000000000:00:04.0", "0000:000:04.0", "0000:00:004.0",
 		"0000:00:04:0", "00:04.0.1", "-000:00:04.0", "0x00:04.0",
 		"ffff:ff:1f.7x", "0000:00:04.10",
 	};
@@ -45,7 +45,7 @@ static void test_bdf_parse(void **state)
 		if (vni_pci_addr_parse(bad[i], &a) != -EINVAL)
 			fail_msg("\"%s\" accepted", bad[i]);
 		assert_non_null(strstr(vni_strerror_last(), "not a PCI address"));
-		assert_int_equal(a.domain, 0x5a5a); /* untouched */
+		assert_int_equal(a.domain, 0x5a5a5a5a); /* untouched */
 	}
 	assert_err(vni_pci_addr_parse(NULL, &a), EINVAL);
 	assert_err(vni_pci_addr_parse("00:04.0", NULL), EINVAL);
@@ -53,7 +53,7 @@ static void test_bdf_parse(void **state)
 	assert_ok(vni_pci_addr_parse("ABcd:Ef:1F.7", &a));
 	assert_ok(vni_pci_addr_format(&a, buf, sizeof(buf)));
 	assert_string_equal(buf, "abcd:ef:1f.7");
-	assert_err(vni_pci_addr_format(&a, buf, sizeof(buf) - 1), ENOSPC);
+	assert_err(vni_pci_addr_format(&a, buf, strlen("abcd:ef:1f.7")), ENOSPC);
 	assert_err(vni_pci_addr_format(NULL, buf, sizeof(buf)), EINVAL);
 	assert_err(vni_pci_addr_format(&a, NULL, sizeof(buf)), EINVAL);
 	a.dev = 0x20;
@@ -145,8 +145,14 @@ static void test_pci_scan_host(void **state)
 		struct vni_pci_addr a;
 
 		assert_ok(vni_pci_addr_parse(list[i].bdf, &a));
-		if (i)
-			assert_true(strcmp(list[i - 1].bdf, list[i].bdf) < 0);
+		assert_int_equal(a.domain, list[i].addr.domain);
+		if (i) {
+			const struct vni_pci_addr *p = &list[i - 1].addr;
+
+			assert_true(p->domain < a.domain || (p->domain == a.domain &&
+				    (p->bus < a.bus || (p->bus == a.bus &&
+				     (p->dev < a.dev || (p->dev == a.dev && p->fn < a.fn))))));
+		}
 	}
 	if (n) {
 		struct vni_pci_dev_info *one = NULL;
@@ -416,7 +422,7 @@ static void test_last_error(void **state)
 static void test_ctx_bad(void **state)
 {
 	struct vni_ctx *ctx = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	uint32_t id;
 
 	(void)state;
@@ -465,10 +471,10 @@ static void test_device_bad(void **state)
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL, *dev2 = NULL;
 	struct vni_pci_dev_info pinfo;
-	struct vni_device_info di;
-	struct vni_region_info ri;
-	struct vni_irq_info ii;
-	struct vni_ctx_stats st;
+	struct vni_device_info di = { .struct_size = sizeof(di) };
+	struct vni_region_info ri = { .struct_size = sizeof(ri) };
+	struct vni_irq_info ii = { .struct_size = sizeof(ii) };
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	uint32_t v32;
 	uint64_t v64;
 	uint8_t b[8];
@@ -645,7 +651,7 @@ static void test_dma_bad(void **state)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_dma_mapping_info mi;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 	struct vni_dma_seg segs[4];
 	uint64_t dma;
 	size_t n, contig;
@@ -843,7 +849,7 @@ static void test_two_devices(void **state)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *a = NULL, *b = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	void *buf;
 	uint64_t d1, d2;
 
@@ -883,8 +889,8 @@ static void test_close_invalidates(void **state)
 	const size_t len = 256u << 10;
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_dma_mapping_info mi;
-	struct vni_ctx_stats st;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	struct vni_dma_seg seg;
 	char *mem, *buf;
 	uint64_t d_before, d_after, pa;

@@ -105,7 +105,7 @@ static void test_device_reopen(void **state)
 	const size_t len = 1u << 20;
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	char *mem;
 	void *buf;
 	long n;
@@ -175,7 +175,7 @@ static void test_dma_map(void **state)
 	const size_t len = 4u << 20;
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	char *mem;
 	long n;
 
@@ -204,7 +204,7 @@ static void test_dma_map(void **state)
 			bool fired;
 			int ret;
 
-			struct vni_ctx_stats st0;
+			struct vni_ctx_stats st0 = { .struct_size = sizeof(st0) };
 			long r0 = (long)ctx->xlate.nregions;
 
 			assert_ok(vni_ctx_stats(ctx, &st0));
@@ -282,7 +282,7 @@ static void alloc_loop(unsigned int flags, size_t len, bool hugepages, const cha
 	for (n = 1; n < MAX_N; n++) {
 		struct vni_ctx *ctx = NULL;
 		struct vni_device *dev = NULL;
-		struct vni_ctx_stats st0, st1;
+		struct vni_ctx_stats st0 = { .struct_size = sizeof(st0) }, st1 = { .struct_size = sizeof(st1) };
 		long r0;
 		struct fake_counts mid, now;
 		void *buf = NULL, *warm;
@@ -398,7 +398,7 @@ static void test_map_cleanup_fails(void **state)
 	for (long n = 1; n < 100 && !found; n++) {
 		struct vni_ctx *ctx = NULL;
 		struct vni_device *dev = NULL;
-		struct vni_ctx_stats st;
+		struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 		struct fake_counts c;
 		int ret;
 

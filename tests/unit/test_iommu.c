@@ -100,8 +100,8 @@ static void run_dma(enum kind k)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL, *dev2 = NULL;
-	struct vni_dma_mapping_info mi;
-	struct vni_ctx_stats st;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	const size_t len = 1 << 20;
 	uint64_t a, b, ro_iova;
 	void *buf = NULL, *hb = NULL;

@@ -161,7 +161,7 @@ static void test_legacy_select(void **state)
 	assert_int_equal(vni_ctx_backend(ctx), VNI_BACKEND_LEGACY);
 	assert_ok(vni_device_open(ctx, EDU2, &dev));
 	assert_int_equal(vni_ctx_backend(ctx), VNI_BACKEND_LEGACY);
-	assert_string_equal(vni_device_get_info(dev, &(struct vni_device_info){ 0 }) == 0 ?
+	assert_string_equal(vni_device_get_info(dev, &(struct vni_device_info){ .struct_size = sizeof(struct vni_device_info) }) == 0 ?
 			    "ok" : "", "ok");
 	assert_ok(vni_device_close(&dev));
 	assert_ok(vni_ctx_destroy(&ctx));
@@ -207,8 +207,8 @@ static void test_legacy_alloc(void **state)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_dma_mapping_info mi;
-	struct vni_ctx_stats st;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	void *p = NULL, *q = NULL;
 	struct fake_cfg cfg;
 
@@ -258,7 +258,7 @@ static void test_legacy_map(void **state)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_dma_mapping_info mi;
+	struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 	const size_t len = 1 << 20;
 	long reads;
 	char *mem, *huge;

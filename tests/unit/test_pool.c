@@ -48,7 +48,7 @@ static uint64_t oracle_pa(uint64_t va)
 
 static struct vni_dma_pool_info info_of(struct vni_dma_pool *pool)
 {
-	struct vni_dma_pool_info info;
+	struct vni_dma_pool_info info = { .struct_size = sizeof(info) };
 
 	assert_ok(vni_dma_pool_info(pool, &info));
 	return info;
@@ -120,7 +120,7 @@ static void test_invalid(void **state)
 	static const size_t bad[] = { 0, 1, 32, 63, 65, 96, 3000, 4097, 6144,
 				      (size_t)4 << 20, SIZE_MAX };
 	struct vni_dma_pool *pool = (struct vni_dma_pool *)&pool;
-	struct vni_dma_pool_info info;
+	struct vni_dma_pool_info info = { .struct_size = sizeof(info) };
 	struct fake_counts before, after;
 	void *obj;
 
@@ -160,8 +160,8 @@ static void test_layout(void **state)
 	for (size_t sz = 64; sz <= 4096; sz *= 2) {
 		for (int small = 0; small < 2; small++) {
 			struct vni_dma_pool *pool = NULL;
-			struct vni_dma_pool_info info;
-			struct vni_dma_mapping_info mi;
+			struct vni_dma_pool_info info = { .struct_size = sizeof(info) };
+			struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 			size_t per = (small ? (64u << 10) : (2u << 20)) / sz;
 			void **objs;
 
@@ -201,7 +201,7 @@ static void test_layout(void **state)
 static void test_reuse(void **state)
 {
 	struct vni_dma_pool *pool = NULL;
-	struct vni_ctx_stats st0, st1;
+	struct vni_ctx_stats st0 = { .struct_size = sizeof(st0) }, st1 = { .struct_size = sizeof(st1) };
 	void *a, *b, *c, *x;
 	uint64_t da, dx;
 
@@ -291,8 +291,8 @@ static void count_log(void *opaque, enum vni_log_level level, const char *msg)
 static void test_growth(void **state)
 {
 	struct vni_dma_pool *pool = NULL;
-	struct vni_dma_pool_info info;
-	struct vni_ctx_stats st;
+	struct vni_dma_pool_info info = { .struct_size = sizeof(info) };
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	void **objs;
 
 	(void)state;
@@ -439,7 +439,7 @@ static void test_bad_free(void **state)
 	assert_err(vni_dma_free(ctx, a), EBUSY);
 	assert_err(vni_dma_unmap(ctx, o, 64u << 10), EBUSY);
 	{
-		struct vni_dma_mapping_info mi;
+		struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 
 		assert_ok(vni_dma_lookup(ctx, o, &mi));
 		assert_true(mi.flags & VNI_DMA_MAPPING_POOL);
@@ -474,9 +474,9 @@ static void fault_growth(unsigned int flags, bool hugepages, const char *what)
 	fake_set_hugepages(hugepages);
 	for (n = 1; n < MAX_N; n++) {
 		struct vni_dma_pool *pool = NULL;
-		struct vni_dma_pool_info i0, i1;
+		struct vni_dma_pool_info i0 = { .struct_size = sizeof(i0) }, i1 = { .struct_size = sizeof(i1) };
 		struct fake_counts mid, now;
-		struct vni_ctx_stats st;
+		struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 		long r0;
 		void **objs, *x = NULL;
 		uint64_t dma = 0;
@@ -580,7 +580,7 @@ static void test_destroy(void **state)
 {
 	struct vni_dma_pool *pool = NULL, *p2 = NULL;
 	struct fake_counts base, now;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	void **objs;
 	void *x;
 	long n;

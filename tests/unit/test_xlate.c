@@ -157,7 +157,7 @@ static void check_segments(struct vni_ctx *ctx, uint64_t va, uint64_t len)
 
 static void check_stats(struct vni_ctx *ctx)
 {
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	uint64_t bytes = 0;
 
 	assert_ok(vni_ctx_stats(ctx, &st));
@@ -201,7 +201,7 @@ static void run_model(long ops)
 			/* map right after an existing mapping */
 			const struct mm *m = &model[rnd() % (uint64_t)nmodel];
 			uint64_t va = m->va + m->len, pages = 1 + rnd() % 768, l2m0;
-			struct vni_ctx_stats st;
+			struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 
 			if (m->alloc || va + pages * 4096 > (uint64_t)(uintptr_t)base + REGION ||
 			    model_overlaps(va, pages * 4096))
@@ -219,7 +219,7 @@ static void run_model(long ops)
 		if (what < 30 && nmodel < MAXM) {
 			/* map caller memory */
 			uint64_t pages, va, getpa0;
-			struct vni_ctx_stats st;
+			struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 			unsigned int kind = (unsigned int)(rnd() % 10);
 
 			if (kind < 5)
@@ -255,7 +255,7 @@ static void run_model(long ops)
 			size_t len = (size_t)(1 + rnd() % (6u << 20));
 			unsigned int fl = rnd() % 3 == 0 && mb != VNI_BACKEND_LEGACY ?
 					  VNI_DMA_ALLOC_SMALL : 0;
-			struct vni_dma_mapping_info mi;
+			struct vni_dma_mapping_info mi = { .struct_size = sizeof(mi) };
 
 			assert_ok(vni_dma_alloc(ctx, len, fl, &p));
 			assert_ok(vni_dma_lookup(ctx, p, &mi));
@@ -377,7 +377,7 @@ static void test_self_heal(void **state)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_ctx_stats st;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) };
 	const size_t blk = 2u << 20;
 	char *raw, *b;
 	uint64_t pa;
@@ -474,7 +474,7 @@ static void test_shapes(void **state)
 {
 	struct vni_ctx *ctx = NULL;
 	struct vni_device *dev = NULL;
-	struct vni_ctx_stats st, st2;
+	struct vni_ctx_stats st = { .struct_size = sizeof(st) }, st2 = { .struct_size = sizeof(st2) };
 	void *h;
 
 	(void)state;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <vfionoiommu/vfionoiommu.h>
+#include <vfionoiommu/util.h>
 
 #include "fake.h"
 

@@ -112,6 +112,11 @@ static void test_parse_bdf(void **state)
 	assert_string_equal(buf, "0000:00:05.0");
 	assert_int_equal(vt_parse_bdf("ABCD:EF:1F.7", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "abcd:ef:1f.7");
+	assert_int_equal(vt_parse_bdf("10000:00:00.0", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "10000:00:00.0");
+	assert_int_equal(vt_parse_bdf("FFFFFFFF:ff:1f.7", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "ffffffff:ff:1f.7");
+	assert_int_equal(vt_parse_bdf("100000000:00:00.0", buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(vt_parse_bdf("00:20.0", buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(vt_parse_bdf("00:04.8", buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(vt_parse_bdf("0000:00:04.0x", buf, sizeof(buf)), -EINVAL);
