@@ -91,7 +91,6 @@ int vnip_ioctl(int fd, unsigned long req, void *arg);
 void *vnip_malloc(size_t len);
 void *vnip_calloc(size_t n, size_t len);
 void vnip_free(void *p);
-char *vnip_strdup(const char *s);
 
 /* Read a small sysfs attribute into buf (NUL-terminated, trailing newline
  * stripped). Returns length or -errno. */

@@ -116,16 +116,6 @@ void vnip_free(void *p)
 		vnip_sys.free(p);
 }
 
-char *vnip_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = vnip_malloc(n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
-
 ssize_t vnip_read_file(const char *path, char *buf, size_t len)
 {
 	ssize_t n;

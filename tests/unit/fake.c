@@ -1338,6 +1338,7 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 	if (req == IOMMU_IOAS_IOVA_RANGES) {
 		struct iommu_ioas_iova_ranges *q = arg;
 		struct iommu_iova_range *r = (void *)(uintptr_t)q->allowed_iovas;
+		unsigned int want;
 		bool iommu;
 
 		if (q->size != sizeof(*q) || q->__reserved)
@@ -1345,15 +1346,23 @@ static int iommufd_ioctl(int fd, unsigned long req, void *arg)
 		if (!ioas_exists(fd, q->ioas_id))
 			return ret_err(ENOENT);
 		iommu = ioas_has_iommu_dev(fd, q->ioas_id);
-		if (q->num_iovas < (iommu ? 2u : 1u)) {
-			q->num_iovas = iommu ? 2 : 1;
+		want = !iommu ? 1 : F.cfg.iova_split ? F.cfg.iova_split : 2;
+		if (q->num_iovas < want) {
+			q->num_iovas = want;
 			return ret_err(EMSGSIZE);
 		}
-		q->num_iovas = iommu ? 2 : 1;
+		q->num_iovas = want;
 		q->out_iova_alignment = PG;
 		if (!iommu) {
 			r[0].start = 0;
 			r[0].last = UINT64_MAX;
+			return 0;
+		}
+		if (F.cfg.iova_split) {
+			for (unsigned int i = 0; i < want; i++) {
+				r[i].start = (4ull << 30) + (uint64_t)i * (2ull << 30);
+				r[i].last = r[i].start + (1ull << 30) - 1;
+			}
 			return 0;
 		}
 		r[0].start = 0;

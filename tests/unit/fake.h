@@ -61,6 +61,10 @@ struct fake_cfg {
 	unsigned int tp_reads;
 	bool tp_stuck;
 	bool bm_sticky;
+	/* With a device behind the IOMMU attached, IOMMU_IOAS_IOVA_RANGES
+	 * reports this many ranges (0: the default two around the reserved
+	 * window): 1 GiB each, every 2 GiB from 4 GiB up, none below 4 GiB. */
+	unsigned int iova_split;
 	struct fake_dev_cfg devs[FAKE_MAX_DEVS];
 	unsigned int ndevs;
 	/* More names the PCI enumeration (vnip_sys.pci_enum) lists, with no

@@ -166,6 +166,17 @@ static void test_pci_scan_host(void **state)
 		assert_int_equal(m, 1);
 		assert_string_equal(one[0].bdf, list[0].bdf);
 		vni_pci_list_free(one);
+		/* the same device through the real system calls, one by one */
+		{
+			struct vni_pci_dev_info info;
+			int en = vni_noiommu_enabled();
+
+			assert_ok(vni_pci_get(list[0].bdf, &info));
+			assert_int_equal(info.vendor, list[0].vendor);
+			assert_int_equal(info.device, list[0].device);
+			assert_string_equal(info.driver, list[0].driver);
+			assert_true(en == 0 || en == 1 || en == -ENOENT);
+		}
 	}
 	vni_pci_list_free(list);
 	memset(&f, 0, sizeof(f));

@@ -429,12 +429,45 @@ static void test_type1_faults(void **state)
 	run_faults(TYPE1);
 }
 
+/* The IOMMU reports more IOVA ranges than the first buffer holds (the
+ * library asks again with the size the kernel gives), none below 4 GiB:
+ * IOVAs land in them; a 32-bit DMA mask then has no room at all. */
+static void test_iommufd_many_ranges(void **state)
+{
+	struct fake_cfg cfg = iommu_cfg(IOMMUFD);
+	struct vni_ctx *ctx;
+	struct vni_device *dev = NULL;
+	void *buf;
+	uint64_t dma;
+
+	(void)state;
+	cfg.iova_split = 12;
+	fake_install(&cfg);
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_device_open(ctx, IOM, &dev));
+	assert_ok(vni_dma_alloc(ctx, 8192, 0, &buf));
+	assert_ok(vni_dma_addr(ctx, buf, &dma));
+	assert_true(dma >= (4ull << 30));
+	assert_true(((dma - (4ull << 30)) >> 30) % 2 == 0); /* inside a range */
+	assert_ok(vni_dma_free(ctx, buf));
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+
+	assert_ok(vni_ctx_new(&ctx, 0));
+	assert_ok(vni_ctx_set_dma_mask(ctx, 32));
+	assert_err(vni_device_open(ctx, IOM, &dev), ENOSPC);
+	assert_non_null(strstr(vni_strerror_last(), "no IOVA range below the 32-bit DMA mask"));
+	assert_null(dev);
+	assert_ok(vni_ctx_destroy(&ctx));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_iommufd_dma, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_type1_dma, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iommufd_mask, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_iommufd_many_ranges, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_type1_mask, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iommu_select, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_iommufd_two_devices, fake_setup, fake_teardown),

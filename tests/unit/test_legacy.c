@@ -448,9 +448,28 @@ static void test_legacy_faults(void **state)
 	munmap(mem, 256 << 10);
 }
 
+/* The group is a single-open file: a second context (another process, to
+ * the kernel) asking for it while the first holds it gets EBUSY, told why. */
+static void test_legacy_group_busy(void **state)
+{
+	struct vni_ctx *ctx, *ctx2;
+	struct vni_device *dev, *dev2 = NULL;
+
+	(void)state;
+	open_legacy(&ctx, &dev);
+	assert_ok(vni_ctx_new(&ctx2, 0));
+	assert_err(vni_device_open(ctx2, LEG, &dev2), EBUSY);
+	assert_int_equal(vni_reason_last(), VNI_REASON_IN_USE);
+	assert_null(dev2);
+	assert_ok(vni_ctx_destroy(&ctx2));
+	assert_ok(vni_device_close(&dev));
+	assert_ok(vni_ctx_destroy(&ctx));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_legacy_group_busy, legacy_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_select, legacy_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_alloc, legacy_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_map, legacy_setup, fake_teardown),

@@ -24,6 +24,7 @@ static struct fake_cfg vmd_cfg(void)
 	struct fake_cfg cfg = fake_default_cfg();
 
 	cfg.devs[1].bdf = "a000:00:05.0";
+	cfg.devs[3].bdf = "0000:02:00.0";
 	cfg.devs[2] = (struct fake_dev_cfg){ VMD, "nvme", NULL, 0x8086, 0x0a54,
 					     0x010802, false, false, false, false };
 	cfg.extra_pci_names[0] = "zzzz:00:00.0";
@@ -177,7 +178,7 @@ static void test_scan_wide_and_bad_names(void **state)
 	assert_int_equal(r.n, 4);
 	/* sorted by address, not by name: the 5-digit domain last */
 	assert_string_equal(r.bdf[0], "0000:00:04.0");
-	assert_string_equal(r.bdf[1], "0000:00:07.0");
+	assert_string_equal(r.bdf[1], "0000:02:00.0");
 	assert_string_equal(r.bdf[2], "a000:00:05.0");
 	assert_string_equal(r.bdf[3], VMD);
 	assert_int_equal(r.domain[3], 0x10000);
@@ -213,6 +214,58 @@ static void test_scan_wide_and_bad_names(void **state)
 
 	vni_log_set_callback(NULL, NULL);
 	vni_log_set_level(VNI_LOG_WARN);
+}
+
+/* Every match field against the simulated devices. */
+static void test_scan_filters(void **state)
+{
+	struct fake_cfg cfg = vmd_cfg();
+	struct scan_result r;
+	struct vni_pci_filter f;
+
+	(void)state;
+	fake_install(&cfg);
+	memset(&f, 0, sizeof(f));
+	f.flags = VNI_PCI_MATCH_CLASS;          /* mass storage, NVM (any prog-if) */
+	f.class_code = 0x010800;
+	f.class_mask = 0xffff00;
+	scan_into(&f, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.bdf[0], VMD);
+	f.class_code = 0x010802;                /* mask 0: the whole class code */
+	f.class_mask = 0;
+	scan_into(&f, &r);
+	assert_int_equal(r.n, 1);
+	f.class_code = 0x010801;
+	scan_into(&f, &r);
+	assert_int_equal(r.n, 0);
+
+	memset(&f, 0, sizeof(f));
+	f.flags = VNI_PCI_MATCH_DRIVER;
+	f.driver = "vfio-pci";
+	scan_into(&f, &r);
+	assert_int_equal(r.n, 3);
+	f.driver = NULL;                        /* unbound: none here */
+	scan_into(&f, &r);
+	assert_int_equal(r.n, 0);
+
+	memset(&f, 0, sizeof(f));
+	f.flags = VNI_PCI_MATCH_VFIO;           /* a usable cdev */
+	scan_into(&f, &r);
+	assert_int_equal(r.n, 3);
+	f.flags = VNI_PCI_MATCH_NOIOMMU;        /* noiommu-vfio0, noiommu-vfio1 */
+	scan_into(&f, &r);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.bdf[0], "0000:00:04.0");
+	assert_string_equal(r.bdf[1], "a000:00:05.0");
+	f.flags = VNI_PCI_MATCH_VENDOR | VNI_PCI_MATCH_DEVICE;
+	f.vendor = 0x1234;
+	f.device = 0x11e8;
+	scan_into(&f, &r);
+	assert_int_equal(r.n, 2);
+	f.device = 0x11e9;
+	scan_into(&f, &r);
+	assert_int_equal(r.n, 0);
 }
 
 /* An enumeration that lists the simulated devices 5 times over (20
@@ -312,6 +365,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_wide, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_scan_wide_and_bad_names, fake_setup,
 						fake_teardown),
+		cmocka_unit_test_setup_teardown(test_scan_filters, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_scan_faults, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_scan_grow, fake_setup, fake_teardown),
 	};
