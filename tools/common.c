@@ -61,6 +61,12 @@ void vt_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+int vt_try_help(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog_name);
+	return VT_EXIT_USAGE;
+}
+
 int vt_usage_err(const char *fmt, ...)
 {
 	va_list ap;
@@ -68,8 +74,13 @@ int vt_usage_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg("", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", prog_name);
-	return VT_EXIT_USAGE;
+	return vt_try_help();
+}
+
+int vt_version(void)
+{
+	printf("%s (libvfionoiommu) %s\n", prog_name, vni_version());
+	return VT_EXIT_OK;
 }
 
 int vt_lib_err(int ret, const char *what, ...)
@@ -546,7 +557,8 @@ int vt_write_file(const char *path, const char *s)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	/* sysfs ignores O_TRUNC; the tests' fake trees of plain files need it */
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	do {

@@ -45,6 +45,10 @@ void vt_err(const char *fmt, ...) VT_PRINTF(1, 2);
 void vt_warn(const char *fmt, ...) VT_PRINTF(1, 2);
 /* "prog: message\nTry 'prog --help' for more information.\n"; returns VT_EXIT_USAGE. */
 int vt_usage_err(const char *fmt, ...) VT_PRINTF(1, 2);
+/* "Try 'prog --help' ..." after getopt's own message; returns VT_EXIT_USAGE. */
+int vt_try_help(void);
+/* --version: "prog (libvfionoiommu) VERSION" on stdout; returns VT_EXIT_OK. */
+int vt_version(void);
 /*
  * A failed library call: "prog: <what>: <vni_strerror_last()>" (or strerror
  * of -ret when the library recorded nothing). Returns VT_EXIT_FAIL.

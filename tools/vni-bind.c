@@ -761,11 +761,9 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return VT_EXIT_OK;
 		case 'V':
-			printf("%s (libvfionoiommu) %s\n", vt_prog(), vni_version());
-			return VT_EXIT_OK;
+			return vt_version();
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", vt_prog());
-			return VT_EXIT_USAGE;
+			return vt_try_help();
 		}
 	}
 	if (optind >= argc)

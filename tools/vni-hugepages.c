@@ -455,28 +455,12 @@ static void show_json(const struct state *s, int only_node)
 
 /* ---- reserve / release ---------------------------------------------------- */
 
-/* sysfs attributes ignore O_TRUNC; a fake tree of plain files needs it. */
 static int write_count(const char *path, uint64_t v)
 {
 	char buf[32];
-	int len = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
-	ssize_t n;
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 
-	if (fd < 0)
-		return -errno;
-	do {
-		n = write(fd, buf, (size_t)len);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	if (close(fd) < 0)
-		return -errno;
-	return n == len ? 0 : -EIO;
+	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
+	return vt_write_file(path, buf);
 }
 
 /*
@@ -644,11 +628,9 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return VT_EXIT_OK;
 		case 'V':
-			printf("%s (libvfionoiommu) %s\n", vt_prog(), vni_version());
-			return VT_EXIT_OK;
+			return vt_version();
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", vt_prog());
-			return VT_EXIT_USAGE;
+			return vt_try_help();
 		}
 	}
 	if (optind < argc) {

@@ -202,11 +202,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			usage(stdout);
 			exit(VT_EXIT_OK);
 		case 'V':
-			printf("%s (libvfionoiommu) %s\n", vt_prog(), vni_version());
-			exit(VT_EXIT_OK);
+			exit(vt_version());
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", vt_prog());
-			return VT_EXIT_USAGE;
+			return vt_try_help();
 		}
 	}
 	if (o->huge && o->small)
